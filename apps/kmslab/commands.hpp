@@ -1,0 +1,21 @@
+// Subcommands of the `kmslab` CLI. Each add_* function registers one subcommand on `app` and, when
+// that subcommand is chosen, stores its action in `action`; the action returns the process exit
+// code: 0 healthy / all passed, 1 problem found, 2 usage or configuration error.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+
+namespace kmslab::cli {
+
+using Action = std::function<int()>;
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitProblem = 1;
+inline constexpr int kExitUsage = 2;
+
+
+// (one add_<name>_command per subcommand, each defined in cmd_<name>.cpp)
+
+}  // namespace kmslab::cli

@@ -1,0 +1,39 @@
+// kmslab: one binary, one subcommand per job (see docs and `kmslab --help`).
+#include "commands.hpp"
+
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <exception>
+
+int main(int argc, char** argv) {
+  using namespace kmslab::cli;
+  CLI::App app{"kmslab: test harness and simulator for Microsoft KMS volume activation.\n"
+               "A test tool for labs and CI, not a licensing service.",
+               "kmslab"};
+  app.set_version_flag("--version", std::string("kmslab ") + KMSLAB_VERSION);
+  app.require_subcommand(1);
+  app.fallthrough(false);
+
+  Action action;
+  // Subcommands, in the order `--help` lists them.
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kExitUsage;
+  }
+  try {
+    return action ? action() : kExitUsage;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "kmslab: internal error: {}\n", e.what());
+    return kExitUsage;
+  }
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what is missing (apt), then configures, builds and runs every test: the default
+# (release) build and the asan preset (AddressSanitizer + UndefinedBehaviorSanitizer + leaks).
+# Each stage prints its time so the CI budget stays visible.
+#
+#   ci/test.sh              everything
+#   ci/test.sh --quick      release build and its tests only
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$KMSLAB_ROOT"
+
+quick=0
+[ "${1:-}" = "--quick" ] && quick=1
+
+stage "install dependencies"
+install_deps
+
+stage "build (release)"
+build_preset release
+
+stage "test (release)"
+ctest --preset release -j "$KMSLAB_JOBS"
+
+if [ "$quick" = 0 ]; then
+  stage "build (asan)"
+  build_preset asan
+
+  stage "test (asan: ASan + UBSan + LSan)"
+  ctest --preset asan -j "$KMSLAB_JOBS"
+fi
+
+stage_end
+echo "ci/test.sh: all stages passed in $(( $(date +%s) - _run_start ))s"

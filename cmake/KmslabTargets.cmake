@@ -1,0 +1,22 @@
+# Shared compile settings live in INTERFACE targets, never in global flags, so a library can opt in.
+add_library(kmslab_warnings INTERFACE)
+add_library(kmslab::warnings ALIAS kmslab_warnings)
+target_compile_options(kmslab_warnings INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion -Wnon-virtual-dtor
+  -Wold-style-cast -Woverloaded-virtual -Wimplicit-fallthrough
+  $<$<BOOL:${KMSLAB_WERROR}>:-Werror>)
+
+# kmslab_library(name DIR dir DEPS ...): a library whose public headers are under
+# <dir>/include/kmslab/<dir>/ and sources under <dir>/src/. Sources are globbed so that
+# several people can add files to one module without editing the same CMake list.
+function(kmslab_library name)
+  cmake_parse_arguments(ARG "" "" "PUBLIC_DEPS;PRIVATE_DEPS" ${ARGN})
+  file(GLOB_RECURSE srcs CONFIGURE_DEPENDS "${CMAKE_CURRENT_SOURCE_DIR}/src/*.cpp")
+  if(NOT srcs)
+    return()  # module not started yet; dependants test `if(TARGET kmslab::<name>)`
+  endif()
+  add_library(kmslab_${name} STATIC ${srcs})
+  add_library(kmslab::${name} ALIAS kmslab_${name})
+  target_include_directories(kmslab_${name} PUBLIC "${CMAKE_CURRENT_SOURCE_DIR}/include")
+  target_link_libraries(kmslab_${name} PUBLIC ${ARG_PUBLIC_DEPS} PRIVATE ${ARG_PRIVATE_DEPS} kmslab::warnings)
+endfunction()

@@ -1,0 +1,78 @@
+// A TCP server skeleton shared by the KMS host, the DNS responder's TCP side and the HTTP
+// endpoints: it listens on any number of endpoints (IPv4 and IPv6, port 0 for an ephemeral port),
+// runs one session coroutine per accepted connection on the executor (no thread per connection),
+// bounds the number of open connections, and stops cleanly.
+//
+// Promises:
+// - At most `max_connections` sessions run at once; a connection accepted beyond that is closed
+//   immediately (the peer sees EOF, never a hang) and counted in rejected().
+// - stop() closes the listeners at once (new connects are refused), then lets running sessions
+//   finish until `drain` elapses, then closes their sockets so every session ends.
+// - Exceptions escaping a session are caught and counted, never propagated into the io_context.
+// Thread-safety: listen/start/stop/counters may be called from any thread.
+#pragma once
+
+#include "kmslab/net/asio.hpp"
+
+#include <boost/system/result.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <vector>
+
+namespace kmslab::net {
+
+class TcpServer : public std::enable_shared_from_this<TcpServer> {
+ public:
+  using Session = std::function<asio::awaitable<void>(tcp::socket&)>;
+
+  struct Options {
+    std::size_t max_connections = 1024;
+    int backlog = asio::socket_base::max_listen_connections;
+  };
+
+  static std::shared_ptr<TcpServer> create(asio::any_io_executor ex, Options options, Session session);
+
+  // Binds and listens (SO_REUSEADDR; IPv6 listeners are v6-only so [::] and 0.0.0.0 can coexist).
+  // Returns the bound endpoint (with the real port when 0 was asked).
+  boost::system::result<tcp::endpoint> listen(const tcp::endpoint& endpoint);
+  // Starts the accept loops of every listener.
+  void start();
+  // Closes the listeners, then gives sessions `drain` to finish before closing their sockets.
+  void stop(std::chrono::milliseconds drain = std::chrono::milliseconds(0));
+
+  std::vector<tcp::endpoint> endpoints() const;
+  std::size_t open_connections() const noexcept { return open_.load(); }
+  std::uint64_t accepted() const noexcept { return accepted_.load(); }
+  std::uint64_t rejected() const noexcept { return rejected_.load(); }
+  std::uint64_t session_errors() const noexcept { return session_errors_.load(); }
+
+  // Closing or pausing listeners at runtime (refused / filtered states of a listener).
+  void close_listeners();
+
+ private:
+  TcpServer(asio::any_io_executor ex, Options options, Session session);
+  asio::awaitable<void> accept_loop(std::shared_ptr<tcp::acceptor> acceptor);
+  asio::awaitable<void> run_session(tcp::socket socket);
+  void close_sessions();
+
+  asio::any_io_executor ex_;
+  Options options_;
+  Session session_;
+  mutable std::mutex mutex_;
+  std::vector<std::shared_ptr<tcp::acceptor>> acceptors_;
+  std::vector<tcp::endpoint> endpoints_;
+  std::set<tcp::socket*> sockets_;
+  std::atomic<std::size_t> open_{0};
+  std::atomic<std::uint64_t> accepted_{0};
+  std::atomic<std::uint64_t> rejected_{0};
+  std::atomic<std::uint64_t> session_errors_{0};
+  std::atomic<bool> stopping_{false};
+};
+
+}  // namespace kmslab::net

@@ -1,0 +1,67 @@
+#include "kmslab/simulator/sim_config.hpp"
+
+#include <gtest/gtest.h>
+
+namespace kmslab::simulator {
+namespace {
+
+TEST(SimConfig, LoadsTheShippedExample) {
+  auto c = load_simulator_config(std::string(KMSLAB_SOURCE_DIR) + "/examples/corp.yaml");
+  ASSERT_TRUE(c) << c.error().format();
+  ASSERT_EQ(c->kms_hosts.size(), 2u);
+  EXPECT_EQ(c->kms_hosts[0].name, "kms1");
+  EXPECT_EQ(c->kms_hosts[0].publish.at(0).domain, "corp.example");
+  EXPECT_EQ(c->kms_hosts[1].publish.at(0).priority, 10);
+  EXPECT_EQ(c->kms_hosts[1].count_mode, CountMode::distinct);
+  EXPECT_EQ(c->kms_hosts[0].renewal_interval_min, 10080u);
+  EXPECT_EQ(c->kms_hosts[0].time_tolerance, std::chrono::hours(4));
+  EXPECT_TRUE(c->kms_hosts[0].products.empty()) << "'all' means every known product";
+  EXPECT_EQ(c->seed, 42u);
+}
+
+TEST(SimConfig, Defaults) {
+  auto c = load_simulator_config_text("kms_hosts:\n  - name: a\n", "t.yaml");
+  ASSERT_TRUE(c) << c.error().format();
+  const auto& h = c->kms_hosts.at(0);
+  EXPECT_EQ(h.listen, std::vector<std::string>{"127.0.0.1:0"}) << "loopback unless named";
+  EXPECT_EQ(h.activation_interval_min, 120u);
+  EXPECT_EQ(h.count_mode, CountMode::policy_double);
+  EXPECT_EQ(h.protocols, (std::vector<int>{4, 5, 6}));
+}
+
+struct BadCase {
+  const char* yaml;
+  int line;
+  const char* path;
+  const char* message_part;
+};
+
+TEST(SimConfig, ErrorsNameLineKeyAndFix) {
+  const BadCase cases[] = {
+      {"kms_host:\n  - name: a\n", 1, "kms_host", "did you mean 'kms_hosts'"},
+      {"kms_hosts:\n  - name: a\n    cont: 5\n", 3, "kms_hosts[0].cont", "did you mean 'count'"},
+      {"kms_hosts:\n  - name: a\n    count: lots\n", 3, "kms_hosts[0].count", "'auto', 'distinct' or a number"},
+      {"kms_hosts:\n  - name: a\n  - name: a\n", 3, "kms_hosts[1].name", "duplicate"},
+      {"kms_hosts:\n  - name: a\n    clock_skew: soon\n", 3, "kms_hosts[0].clock_skew", "duration"},
+      {"kms_hosts:\n  - name: a\n    protocols: [4, 7]\n", 3, "kms_hosts[0].protocols[1]", "4..6"},
+      {"kms_hosts:\n  - name: a\n    publish: [corp.example]\n", 3, "kms_hosts[0].publish", "not inside any zone"},
+      {"dns:\n  zones:\n    - origin: x.test\n      records:\n        - {type: SRV, target: a, port: kms9}\n", 5,
+       "dns.zones[0].records[0].port", "no KMS host named 'kms9'"},
+      {"dns:\n  zones:\n    - origin: x.test\n      records:\n        - {type: A, address: 1.2.3.4, port: 5}\n", 5,
+       "dns.zones[0].records[0].port", "does not apply"},
+      {"dns:\n  zones:\n    - origin: x.test\n      records:\n        - {type: MX, target: a}\n", 5,
+       "dns.zones[0].records[0].type", "unknown value 'MX'"},
+      {"sntp:\n  stratum: 17\n", 2, "sntp.stratum", "0..16"},
+  };
+  for (const auto& c : cases) {
+    auto r = load_simulator_config_text(c.yaml, "bad.yaml");
+    ASSERT_FALSE(r) << c.yaml;
+    EXPECT_EQ(r.error().line, c.line) << r.error().format();
+    EXPECT_EQ(r.error().path, c.path) << r.error().format();
+    EXPECT_NE(r.error().message.find(c.message_part), std::string::npos) << r.error().format();
+    EXPECT_EQ(r.error().file, "bad.yaml");
+  }
+}
+
+}  // namespace
+}  // namespace kmslab::simulator

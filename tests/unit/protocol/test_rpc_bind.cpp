@@ -244,3 +244,24 @@ TEST(RpcBind, ClientRejectsAcksThatDoNotAnswerTheBind) {
 
 }  // namespace
 }  // namespace kmslab::protocol::rpc
+
+namespace kmslab::protocol::rpc {
+namespace {
+
+TEST(RpcSyntax, WellKnownSyntaxesMatchTheirTextForms) {
+  EXPECT_EQ(to_string(kKmsInterface), "51c82175-844e-4750-b0d8-ec255555bc06 v1.0");
+  EXPECT_EQ(to_string(kNdr32Syntax), "8a885d04-1ceb-11c9-9fe8-08002b104860 v2.0");
+  EXPECT_EQ(to_string(kNdr64Syntax), "71710533-beba-4937-8319-b5dbef9ccc36 v1.0");
+  EXPECT_EQ(classify(kNdr32Syntax.uuid), TransferSyntaxKind::ndr32);
+  EXPECT_EQ(classify(kNdr64Syntax.uuid), TransferSyntaxKind::ndr64);
+  EXPECT_EQ(classify(kKmsInterface.uuid), TransferSyntaxKind::other);
+  // Any BTFN GUID is recognised by its prefix; the bitmap lives in bytes 8-9.
+  const Guid btfn = *Guid::parse("6cb71c2c-9812-4540-0100-00000000ffff");
+  EXPECT_TRUE(is_btfn(btfn));
+  EXPECT_EQ(btfn_features(btfn), 0x0001);
+  EXPECT_EQ(classify(btfn), TransferSyntaxKind::btfn);
+  EXPECT_FALSE(is_btfn(*Guid::parse("6cb71c2c-9812-4541-0300-000000000000")));
+}
+
+}  // namespace
+}  // namespace kmslab::protocol::rpc

@@ -105,7 +105,7 @@ constexpr std::array<SV, 4> kK71C{kTestPort, kHostListening, kEvent12288, kAto};
 
 constexpr std::array<C, 1> kC32A{C::dns_srv};
 constexpr std::array<SV, 2> kF32A{"dns.servfail", "dns.timeout"};
-constexpr std::array<SV, 5> kK32A{kIpconfig, kNslookupSrv, "nslookup <kms-host> <dns-server>", kDcdiag, kSkms};
+constexpr std::array<SV, 6> kK32A{kIpconfig, kNslookupSrv, "nslookup <kms-host> <dns-server>", kDcdiag, kSkms, kAto};
 
 constexpr std::array<C, 1> kC32B{C::dns_srv};
 constexpr std::array<SV, 1> kF32B{"dns.srv_missing"};
@@ -283,7 +283,7 @@ Result<ParsedErrorCode> parse_error_code(std::string_view text) {
   if (text[pos] == '-') {
     negative = true;
     ++pos;
-  } else if (end - pos > 2 && text[pos] == '0' && (text[pos + 1] == 'x' || text[pos + 1] == 'X')) {
+  } else if (end - pos >= 2 && text[pos] == '0' && (text[pos + 1] == 'x' || text[pos + 1] == 'X')) {
     hex = true;
     pos += 2;
   }

@@ -33,8 +33,9 @@ struct SntpCounters {
   std::atomic<std::uint64_t> requests{0};   // datagrams received, well-formed or not
   std::atomic<std::uint64_t> responses{0};  // replies handed to the socket
   std::atomic<std::uint64_t> malformed{0};  // undecodable or not a request: never answered
-  std::atomic<std::uint64_t> dropped{0};    // well-formed but unanswered: fault drop, cancelled
-                                            // delay, unencodable reply or send error
+  std::atomic<std::uint64_t> dropped{0};    // well-formed but unanswered: fault drop, hook
+                                            // exception, delay cancelled by stop(), unencodable
+                                            // reply or send error
 };
 
 class SntpResponder {

@@ -214,8 +214,8 @@ Result<Packet> make_kiss_of_death(const Packet& request, std::string_view kiss_c
 // clock send a random nonce and keep T1 themselves.
 Packet make_client_request(Timestamp transmit, std::uint8_t version = kVersion4);
 
-// Why a reply gave no usable sample. The probe maps these to findings (`time.source_unavailable`
-// for a kiss-o'-death or an unsynchronised server, `rpc`-style "bad response" for the rest).
+// Why a reply gave no usable sample. For the probe, a kiss-o'-death, stratum 16 or LI alarm means
+// the time source refuses or cannot serve time (`time.source_unavailable`); the rest are bad replies.
 enum class ReplyProblem : std::uint8_t {
   malformed = 1,      // decode failed; `decode_error` says how
   wrong_mode,         // not mode 4 (server)

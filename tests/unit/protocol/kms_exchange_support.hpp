@@ -59,7 +59,7 @@ inline ReplayedRequest replay_request(const std::string& capture) {
   ReplayedRequest out;
   out.payload = kms_payload(capture + "_request.hex");
   out.host = expect_ok(protocol::parse_request(out.payload), capture + " parse_request");
-  protocol::ReplayRandom rng(out.host.version.major == 4
+  protocol::ReplayRandom rng(out.host.request.version.major == 4
                                  ? protocol::Bytes{}
                                  : protocol::Bytes(out.host.wire_iv.begin(), out.host.wire_iv.end()));
   out.client = expect_ok(protocol::build_request(out.host.request, rng), capture + " build_request");

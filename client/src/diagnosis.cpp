@@ -19,6 +19,8 @@ struct Item {
   bool client_failure = false;  // a DNS query or client-path attempt failed: may wrap into 0xC004F074
   bool lowerable = false;       // lowered to a warning when the client activated anyway
   Micros when{0};               // end of the failing step, for "most recent failure"
+  std::optional<std::size_t> attempt;  // index of the attempt it came from
+  bool primary = false;         // the finding behind the Windows code
 };
 
 Finding failover_finding(const ProbeObservations& obs, const std::vector<AttemptAssessment>& assessed,
@@ -121,6 +123,7 @@ void merge_duplicates(std::vector<Item>& items) {
           same->finding.evidence.end())
         same->finding.evidence.push_back(std::move(line));
     same->finding.severity = std::max(same->finding.severity, item.finding.severity);
+    same->primary = same->primary || item.primary;
   }
   items = std::move(merged);
 }
@@ -152,7 +155,7 @@ std::string summarise(const Diagnosis& d, const ProbeObservations& obs) {
   if (d.findings.empty() || d.findings.front().severity != Severity::error)
     return obs.attempts.empty() && obs.dns.empty() ? "nothing was probed: no domain and no KMS host"
                                                    : "no activation was observed: no attempt reached an answer";
-  const auto& first = d.findings.front();
+  const auto& first = d.findings[d.primary_finding.value_or(0)];
   const auto errors = std::count_if(d.findings.begin(), d.findings.end(),
                                     [](const Finding& f) { return f.severity == Severity::error; });
   std::string s = fmt::format("{}: {} [{}]", to_string(first.code), first.entry().title, first.target);
@@ -215,7 +218,7 @@ Diagnosis diagnose(const ProbeObservations& obs, const DiagnosisPolicy& policy) 
   for (const auto& d : obs.dns)
     for (auto& f : detail::assess_dns(d, obs)) {
       const bool failure = f.severity == Severity::error;
-      items.push_back(Item{std::move(f), failure, true, d.timing.end()});
+      items.push_back(Item{std::move(f), failure, true, d.timing.end(), std::nullopt});
     }
 
   std::vector<AttemptAssessment> assessed;
@@ -228,7 +231,7 @@ Diagnosis diagnose(const ProbeObservations& obs, const DiagnosisPolicy& policy) 
       out.activated_attempt = i;
     if (as.failure) {
       const auto span = attempt_span(a);
-      items.push_back(Item{*as.failure, is_client_path(a.source), true, span ? span->end : Micros{0}});
+      items.push_back(Item{*as.failure, is_client_path(a.source), true, span ? span->end : Micros{0}, i});
     }
   }
 
@@ -238,14 +241,14 @@ Diagnosis diagnose(const ProbeObservations& obs, const DiagnosisPolicy& policy) 
     for (std::size_t i = 0; i < s; ++i)
       earlier_failed = earlier_failed || (is_client_path(obs.attempts[i].source) &&
                                           assessed[i].status != AttemptStatus::incomplete);
-    if (earlier_failed) items.push_back(Item{failover_finding(obs, assessed, s), false, false, Micros{0}});
+    if (earlier_failed) items.push_back(Item{failover_finding(obs, assessed, s), false, false, Micros{0}, std::nullopt});
     for (auto& item : items)
       if (item.lowerable && item.finding.severity == Severity::error) item.finding.severity = Severity::warning;
   }
 
   for (const auto& s : obs.sntp)
-    for (auto& f : detail::assess_sntp(s, policy)) items.push_back(Item{std::move(f), false, false, Micros{0}});
-  for (auto& f : detail::assess_budgets(obs, policy)) items.push_back(Item{std::move(f), false, false, Micros{0}});
+    for (auto& f : detail::assess_sntp(s, policy)) items.push_back(Item{std::move(f), false, false, Micros{0}, std::nullopt});
+  for (auto& f : detail::assess_budgets(obs, policy)) items.push_back(Item{std::move(f), false, false, Micros{0}, std::nullopt});
 
   // The Windows code: 0, the code of a host that answered, or 0xC004F074 around the last failure.
   if (out.activated_attempt) {
@@ -256,6 +259,7 @@ Diagnosis diagnose(const ProbeObservations& obs, const DiagnosisPolicy& policy) 
     for (std::size_t i = 0; i < obs.attempts.size(); ++i)
       if (is_client_path(obs.attempts[i].source) && assessed[i].status == AttemptStatus::answered) answered = i;
     if (answered && assessed[*answered].failure && assessed[*answered].failure->hresult) {
+      for (auto& item : items) item.primary = item.primary || item.attempt == answered;
       out.windows_code = *assessed[*answered].failure->hresult;
       out.windows_code_text = fmt::format("{} answered at the KMS level; the client shows its answer {}",
                                           attempt_target(obs.attempts[*answered]), format_hresult(out.windows_code));
@@ -265,6 +269,7 @@ Diagnosis diagnose(const ProbeObservations& obs, const DiagnosisPolicy& policy) 
       for (auto& item : items)
         if (item.client_failure && (!last || item.when >= last->when)) last = &item;
       if (last) {
+        last->primary = true;
         out.underlying_code = last->finding.hresult;
         const auto wrapped = out.underlying_code ? format_hresult(*out.underlying_code) : std::string("no specific code");
         out.windows_code_text = fmt::format("no KMS host could be contacted: Windows shows 0xC004F074 and "
@@ -280,11 +285,14 @@ Diagnosis diagnose(const ProbeObservations& obs, const DiagnosisPolicy& policy) 
 
   out.ladder = ladder_result(obs, assessed);
   merge_duplicates(items);
-  for (auto& item : items) out.findings.push_back(std::move(item.finding));
-  std::stable_sort(out.findings.begin(), out.findings.end(), [](const Finding& a, const Finding& b) {
-    if (a.severity != b.severity) return a.severity > b.severity;
-    return a.phase < b.phase;
+  std::stable_sort(items.begin(), items.end(), [](const Item& a, const Item& b) {
+    if (a.finding.severity != b.finding.severity) return a.finding.severity > b.finding.severity;
+    return a.finding.phase < b.finding.phase;
   });
+  for (auto& item : items) {
+    if (item.primary && !out.primary_finding) out.primary_finding = out.findings.size();
+    out.findings.push_back(std::move(item.finding));
+  }
 
   const bool warned = std::any_of(out.findings.begin(), out.findings.end(),
                                   [](const Finding& f) { return f.severity >= Severity::warning; });

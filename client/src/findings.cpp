@@ -172,7 +172,7 @@ constexpr CatalogEntry kCatalog[] = {
     {tcp_refused, "tcp.refused", S::error, 0x800706BAu, B::documented, R::tcp_1688, P::tcp_connect,
      "Connection refused (RST): nothing listens on the KMS port", kTcpRefused},
     {tcp_filtered, "tcp.filtered", S::error, 0x800706BAu, B::documented, R::tcp_1688, P::tcp_connect,
-     "No answer to the TCP connect before the deadline (filtered)", kTcpFiltered},
+     "No TCP answer from the KMS port (filtered, or ICMP unreachable)", kTcpFiltered},
     {tcp_reset, "tcp.reset", S::error, 0x8007071Cu, B::unverified, R::tcp_1688, P::rpc_bind,
      "The connection to the KMS host was reset", kTcpReset},
     {rpc_no_response, "rpc.no_response", S::error, 0x800706BAu, B::unverified, R::tcp_1688, P::rpc_bind,

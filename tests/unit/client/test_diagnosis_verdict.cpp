@@ -18,6 +18,7 @@ TEST(Verdict, HealthyProbeActivatesWithWindowsCodeZero) {
   EXPECT_EQ(d.windows_code, 0u);
   EXPECT_FALSE(d.underlying_code.has_value());
   EXPECT_TRUE(d.findings.empty());
+  EXPECT_FALSE(d.primary_finding.has_value());
   EXPECT_EQ(d.activated_attempt, std::optional<std::size_t>(0));
   EXPECT_EQ(d.summary, "activated against kms1.corp.example:1688 in 0.900 ms, count 50");
 }
@@ -83,6 +84,8 @@ TEST(WindowsCode, TheMostRecentFailureIsWrapped) {
   o.dns = {dns};
   const auto d = diagnose(o, {});
   EXPECT_EQ(d.underlying_code, 0x8007232Bu) << d.windows_code_text;
+  ASSERT_TRUE(d.primary_finding.has_value());
+  EXPECT_EQ(d.findings[*d.primary_finding].code, FindingCode::dns_srv_missing);
 }
 
 TEST(WindowsCode, AHostThatAnsweredGivesItsOwnCode) {
@@ -93,6 +96,8 @@ TEST(WindowsCode, AHostThatAnsweredGivesItsOwnCode) {
   EXPECT_EQ(d.windows_code, 0xC004F042u);
   EXPECT_FALSE(d.underlying_code.has_value());
   EXPECT_EQ(d.verdict, Verdict::failed);
+  ASSERT_TRUE(d.primary_finding.has_value());
+  EXPECT_EQ(d.findings[*d.primary_finding].code, FindingCode::kms_product_not_served);
 }
 
 TEST(WindowsCode, ABadResponseCountsAsNotContacted) {

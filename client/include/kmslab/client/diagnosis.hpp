@@ -84,6 +84,7 @@ struct Diagnosis {
   int exit_code = kExitProblem;
   std::string summary;                            // one line
   std::vector<Finding> findings;                  // error, warning, info; then by phase
+  std::optional<std::size_t> primary_finding;     // index of the finding behind windows_code
   LadderResult ladder;
   std::vector<PhaseRecord> timeline;
   std::optional<std::size_t> activated_attempt;   // index into ProbeObservations::attempts

@@ -2,14 +2,14 @@
 // them (downgrades, failover, Windows code, ladder, verdict).
 #pragma once
 
-#include "kmslab/client/diagnosis.hpp"
-#include "kmslab/client/findings.hpp"
-#include "kmslab/client/observations.hpp"
-
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "kmslab/client/diagnosis.hpp"
+#include "kmslab/client/findings.hpp"
+#include "kmslab/client/observations.hpp"
 
 namespace kmslab::client::detail {
 

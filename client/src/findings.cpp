@@ -16,20 +16,23 @@ using C = CheckTemplate;
 constexpr C kSrvMissing[] = {
     {"nslookup -type=SRV {srv_name} {dns_server}", "does the DNS server return the KMS SRV record?"},
     {"ipconfig /all", "is {domain} the client's primary DNS suffix or in its search list?"},
-    {"slmgr /sdns", "on the KMS host: turn DNS publishing on; it must be allowed to update the {domain} zone"},
+    {"slmgr /sdns",
+     "on the KMS host: turn DNS publishing on; it must be allowed to update the {domain} zone"},
     {"slmgr /skms {host}:{port}", "workaround on the client: name the KMS host explicitly"},
 };
 constexpr C kSrvNodata[] = {
     {"nslookup -type=SRV {srv_name} {dns_server}", "the name exists but has no SRV record"},
     {"slmgr /sdns", "on the KMS host: turn DNS publishing on; check it registered in {domain}"},
-    {"slmgr /skms-domain <domain holding the record>", "on the client, if the record is published in another zone"},
+    {"slmgr /skms-domain <domain holding the record>",
+     "on the client, if the record is published in another zone"},
 };
 constexpr C kServfail[] = {
     {"nslookup -type=SRV {srv_name} {dns_server}", "does it fail on every DNS server or only on this one?"},
     {"dcdiag /test:dns /v", "on a domain controller: zone loading, forwarders, delegation of {domain}"},
 };
 constexpr C kRefused[] = {
-    {"nslookup -type=SRV {srv_name} {dns_server}", "a server that refuses neither holds {domain} nor recurses for this client"},
+    {"nslookup -type=SRV {srv_name} {dns_server}",
+     "a server that refuses neither holds {domain} nor recurses for this client"},
     {"ipconfig /all", "is the client configured with the intended DNS servers?"},
 };
 constexpr C kDnsTimeout[] = {
@@ -45,12 +48,15 @@ constexpr C kNoAddress[] = {
 constexpr C kWrongPort[] = {
     {"nslookup -type=SRV {srv_name} {dns_server}", "check the port field of each record (standard: 1688)"},
     {"Test-NetConnection {host} -Port {port}", "does the host listen on the advertised port?"},
-    {"slmgr /sprt 1688", "on the KMS host, if it should use the standard port; then republish with slmgr /sdns"},
+    {"slmgr /sprt 1688",
+     "on the KMS host, if it should use the standard port; then republish with slmgr /sdns"},
 };
 constexpr C kTruncatedNoTcp[] = {
-    {"nslookup -vc -type=SRV {srv_name} {dns_server}", "-vc asks over TCP, as the retry after truncation does"},
+    {"nslookup -vc -type=SRV {srv_name} {dns_server}",
+     "-vc asks over TCP, as the retry after truncation does"},
     {"Test-NetConnection {dns_server} -Port 53", "TCP 53 must be open from the client to the DNS server"},
-    {"nslookup -type=SRV {srv_name} {dns_server}", "how many records? too many overflow a 512-byte UDP answer"},
+    {"nslookup -type=SRV {srv_name} {dns_server}",
+     "how many records? too many overflow a 512-byte UDP answer"},
 };
 constexpr C kTcpRefused[] = {
     {"Test-NetConnection {host} -Port {port}", "from the client"},
@@ -66,13 +72,16 @@ constexpr C kTcpFiltered[] = {
 };
 constexpr C kTcpReset[] = {
     {"Test-NetConnection {host} -Port {port}", "does a plain connect survive?"},
-    {"Get-WinEvent -LogName 'Key Management Service' -MaxEvents 20", "on the KMS host: did the request arrive?"},
+    {"Get-WinEvent -LogName 'Key Management Service' -MaxEvents 20",
+     "on the KMS host: did the request arrive?"},
     {"tracert {host}", "which proxy, IPS or load balancer sits in the path to {address}?"},
 };
 constexpr C kRpcNoResponse[] = {
-    {"Test-NetConnection {host} -Port {port}", "a connect that works without an RPC answer points at a proxy or a hung service"},
+    {"Test-NetConnection {host} -Port {port}",
+     "a connect that works without an RPC answer points at a proxy or a hung service"},
     {"sc query sppsvc", "on the KMS host: is the Software Protection service running?"},
-    {"Get-WinEvent -LogName 'Key Management Service' -MaxEvents 20", "on the KMS host: is it answering anyone?"},
+    {"Get-WinEvent -LogName 'Key Management Service' -MaxEvents 20",
+     "on the KMS host: is it answering anyone?"},
 };
 constexpr C kBindRejected[] = {
     {"netstat -ano | findstr :{port}", "on {host}: which process owns {port}? (KMS runs in sppsvc)"},
@@ -80,15 +89,18 @@ constexpr C kBindRejected[] = {
 };
 constexpr C kRpcFault[] = {
     {"slmgr /dlv", "on {host}: KMS state and protocol support"},
-    {"Get-WinEvent -LogName 'Key Management Service' -MaxEvents 20", "on {host}: errors logged for the request"},
+    {"Get-WinEvent -LogName 'Key Management Service' -MaxEvents 20",
+     "on {host}: errors logged for the request"},
 };
 constexpr C kRpcMalformed[] = {
     {"netstat -ano | findstr :{port}", "on {host}: which process answers on {port}?"},
-    {"kmslab decode <capture.hex>", "capture TCP {port} (Wireshark / pktmon) and decode the PDU field by field"},
+    {"kmslab decode <capture.hex>",
+     "capture TCP {port} (Wireshark / pktmon) and decode the PDU field by field"},
 };
 constexpr C kKmsTimeSkew[] = {
     {"w32tm /query /status", "on the client: time source and last successful sync"},
-    {"w32tm /stripchart /computer:{host} /samples:3 /dataonly", "the offset between this client and the KMS host"},
+    {"w32tm /stripchart /computer:{host} /samples:3 /dataonly",
+     "the offset between this client and the KMS host"},
     {"w32tm /resync", "on whichever side is wrong: client and KMS host must agree within 4 hours"},
     {"tzutil /g", "a wrong time zone moves UTC by hours"},
 };
@@ -98,12 +110,15 @@ constexpr C kProductNotServed[] = {
     {"slmgr /ipk <KMS client setup key>", "on the client: install the product's GVLK, then slmgr /ato"},
 };
 constexpr C kCountTooLow[] = {
-    {"slmgr /dlv", "on the KMS host {host}: current count; it must reach 25 for client OS, 5 for server OS and Office"},
+    {"slmgr /dlv",
+     "on the KMS host {host}: current count; it must reach 25 for client OS, 5 for server OS and Office"},
     {"slmgr /dlv", "on clients: machines cloned without sysprep share one CMID and count once"},
 };
 constexpr C kInvalidRequest[] = {
-    {"slmgr /dlv", "on the KMS host {host}: an older host speaks only older protocol versions for newer products"},
-    {"kmslab probe --domain {domain} --protocol 5", "does an older protocol version work? then the host needs an update"},
+    {"slmgr /dlv",
+     "on the KMS host {host}: an older host speaks only older protocol versions for newer products"},
+    {"kmslab probe --domain {domain} --protocol 5",
+     "does an older protocol version work? then the host needs an update"},
 };
 constexpr C kBadResponse[] = {
     {"netstat -ano | findstr :{port}", "on {host}: is the real KMS service answering on {port}?"},
@@ -111,18 +126,22 @@ constexpr C kBadResponse[] = {
 };
 constexpr C kTimeSkew[] = {
     {"w32tm /query /status", "time source and last successful sync"},
-    {"w32tm /stripchart /computer:{time_source} /samples:5 /dataonly", "the offset to the reference, sample by sample"},
+    {"w32tm /stripchart /computer:{time_source} /samples:5 /dataonly",
+     "the offset to the reference, sample by sample"},
     {"w32tm /resync", "sync now (a KMS host rejects clients more than 4 hours off)"},
 };
 constexpr C kTimeSourceUnavailable[] = {
     {"w32tm /query /peers", "which time sources are configured and their state"},
-    {"w32tm /stripchart /computer:{time_source} /samples:3 /dataonly", "does the source answer? UDP 123 must be open"},
+    {"w32tm /stripchart /computer:{time_source} /samples:3 /dataonly",
+     "does the source answer? UDP 123 must be open"},
 };
 constexpr C kSlowDnsSrv[] = {
-    {"Measure-Command { Resolve-DnsName -Type SRV {srv_name} -Server {dns_server} }", "time the SRV query from the client"},
+    {"Measure-Command { Resolve-DnsName -Type SRV {srv_name} -Server {dns_server} }",
+     "time the SRV query from the client"},
 };
 constexpr C kSlowDnsAddress[] = {
-    {"Measure-Command { Resolve-DnsName {host} -Server {dns_server} }", "time the address query from the client"},
+    {"Measure-Command { Resolve-DnsName {host} -Server {dns_server} }",
+     "time the address query from the client"},
 };
 constexpr C kSlowConnect[] = {
     {"Test-NetConnection {host} -Port {port}", "connect time from the client"},
@@ -130,14 +149,16 @@ constexpr C kSlowConnect[] = {
 };
 constexpr C kSlowRpc[] = {
     {"Test-NetConnection {host} -Port {port}", "is the network slow, or the service?"},
-    {"Get-WinEvent -LogName 'Key Management Service' -MaxEvents 20", "on the KMS host: load and errors around the request"},
+    {"Get-WinEvent -LogName 'Key Management Service' -MaxEvents 20",
+     "on the KMS host: load and errors around the request"},
 };
 constexpr C kSlowTime[] = {
     {"w32tm /stripchart /computer:{time_source} /samples:5 /dataonly", "round-trip to the time source"},
 };
 constexpr C kFailover[] = {
     {"Test-NetConnection {host} -Port {port}", "the target that failed before another one worked"},
-    {"nslookup -type=SRV {srv_name} {dns_server}", "remove records of retired hosts; check priorities and weights"},
+    {"nslookup -type=SRV {srv_name} {dns_server}",
+     "remove records of retired hosts; check priorities and weights"},
     {"slmgr /ckms", "on clients, if the failed target was a fixed or cached host: clear it so they use DNS"},
 };
 
@@ -149,8 +170,9 @@ using P = Phase;
 constexpr std::optional<std::uint32_t> kNone = std::nullopt;
 
 // Win32 codes behind the `unverified` HRESULTs (HRESULT_FROM_WIN32 = 0x8007xxxx):
-// DNS_INFO_NO_RECORDS 9501, DNS_ERROR_RCODE_SERVER_FAILURE 9002, DNS_ERROR_RCODE_REFUSED 9005,
-// ERROR_TIMEOUT 1460, RPC_S_SERVER_UNAVAILABLE 1722, RPC_S_COMM_FAILURE 1820,
+// DNS_INFO_NO_RECORDS 9501, DNS_ERROR_RCODE_SERVER_FAILURE 9002 (also for an unreachable DNS
+// server, as the HRESULT table in protocol/ describes it), DNS_ERROR_RCODE_REFUSED 9005,
+// RPC_S_SERVER_UNAVAILABLE 1722, RPC_S_COMM_FAILURE 1820,
 // RPC_S_UNSUPPORTED_TRANS_SYN 1730, RPC_S_PROTOCOL_ERROR 1728 (the RPC ones as vlmcs reports them).
 constexpr CatalogEntry kCatalog[] = {
     {dns_srv_missing, "dns.srv_missing", S::error, 0x8007232Bu, B::documented, R::dns_srv, P::dns_srv,
@@ -161,7 +183,7 @@ constexpr CatalogEntry kCatalog[] = {
      "The DNS server failed the SRV query (SERVFAIL)", kServfail},
     {dns_refused, "dns.refused", S::error, 0x8007232Du, B::unverified, R::dns_srv, P::dns_srv,
      "The DNS server refused the query (REFUSED)", kRefused},
-    {dns_timeout, "dns.timeout", S::error, 0x800705B4u, B::unverified, R::dns_srv, P::dns_srv,
+    {dns_timeout, "dns.timeout", S::error, 0x8007232Au, B::unverified, R::dns_srv, P::dns_srv,
      "No DNS server answered before the deadline", kDnsTimeout},
     {dns_no_address, "dns.no_address", S::error, 0x800706BAu, B::unverified, R::dns_srv, P::dns_address,
      "The KMS host name has no A/AAAA record", kNoAddress},
@@ -195,8 +217,8 @@ constexpr CatalogEntry kCatalog[] = {
      "The KMS response failed a client-side check", kBadResponse},
     {time_skew, "time.skew", S::warning, kNone, B::none, R::clock, P::time_offset,
      "The local clock is off from the time source", kTimeSkew},
-    {time_source_unavailable, "time.source_unavailable", S::warning, kNone, B::none, R::clock,
-     P::time_offset, "The time source gave no usable answer", kTimeSourceUnavailable},
+    {time_source_unavailable, "time.source_unavailable", S::warning, kNone, B::none, R::clock, P::time_offset,
+     "The time source gave no usable answer", kTimeSourceUnavailable},
     {slow_dns_srv, "slow.dns.srv", S::warning, kNone, B::none, R::slow, P::dns_srv,
      "The SRV lookup took longer than its budget", kSlowDnsSrv},
     {slow_dns_address, "slow.dns.address", S::warning, kNone, B::none, R::slow, P::dns_address,
@@ -228,13 +250,16 @@ constexpr std::array<FindingCode, kFindingCodeCount> kAllCodes = [] {
 
 constexpr C kFileLocks[] = {
     {"sc query sppsvc", "the Software Protection service must be able to start"},
-    {"handle.exe -accepteula tokens.dat", "Sysinternals: does antivirus or backup hold C:\\Windows\\System32\\spp\\store\\2.0\\tokens.dat open?"},
-    {"Get-WinEvent -FilterHashtable @{LogName='Application'; ProviderName='Microsoft-Windows-Security-SPP'} -MaxEvents 20",
+    {"handle.exe -accepteula tokens.dat",
+     "Sysinternals: does antivirus or backup hold C:\\Windows\\System32\\spp\\store\\2.0\\tokens.dat open?"},
+    {"Get-WinEvent -FilterHashtable @{LogName='Application'; ProviderName='Microsoft-Windows-Security-SPP'} "
+     "-MaxEvents 20",
      "licensing store errors logged by the Software Protection Platform"},
 };
 constexpr C kAppLocker[] = {
     {"Get-AppLockerPolicy -Effective -Xml", "rules that could block slmgr.vbs, cscript.exe or slui.exe"},
-    {"Get-WinEvent -LogName 'Microsoft-Windows-AppLocker/EXE and DLL' -MaxEvents 20", "recent AppLocker blocks"},
+    {"Get-WinEvent -LogName 'Microsoft-Windows-AppLocker/EXE and DLL' -MaxEvents 20",
+     "recent AppLocker blocks"},
 };
 constexpr C kSrp[] = {
     {"gpresult /h gpresult.html", "Software Restriction Policies applied to the client"},
@@ -245,9 +270,11 @@ constexpr C kSmartScreen[] = {
 constexpr LocalCheck kLocalChecks[] = {
     {"4", "File locks on the licensing store",
      "activation fails locally when the store cannot be read or written", kFileLocks},
-    {"5", "AppLocker", "a rule blocking the activation tools stops activation before any traffic", kAppLocker},
+    {"5", "AppLocker", "a rule blocking the activation tools stops activation before any traffic",
+     kAppLocker},
     {"5", "Software Restriction Policies", "SRP can block slmgr.vbs / cscript like AppLocker", kSrp},
-    {"5", "SmartScreen / Defender", "a blocked activation component looks like a failed activation", kSmartScreen},
+    {"5", "SmartScreen / Defender", "a blocked activation component looks like a failed activation",
+     kSmartScreen},
 };
 
 void replace_all(std::string& s, std::string_view from, std::string_view to) {
@@ -262,8 +289,8 @@ std::string fill(std::string_view text, const CheckContext& ctx) {
   replace_all(out, "{domain}", domain);
   replace_all(out, "{host}", ctx.host.empty() ? "<kms-host>" : ctx.host);
   replace_all(out, "{port}", std::to_string(ctx.port));
-  replace_all(out, "{address}", ctx.address.empty() ? (ctx.host.empty() ? "<kms-host>" : ctx.host)
-                                                    : ctx.address);
+  replace_all(out, "{address}",
+              ctx.address.empty() ? (ctx.host.empty() ? "<kms-host>" : ctx.host) : ctx.address);
   replace_all(out, "{dns_server}", ctx.dns_server.empty() ? "<dns-server>" : ctx.dns_server);
   replace_all(out, "{time_source}", ctx.time_source.empty() ? "<time-source>" : ctx.time_source);
   return out;
@@ -273,9 +300,12 @@ std::string fill(std::string_view text, const CheckContext& ctx) {
 
 std::string_view to_string(Severity s) noexcept {
   switch (s) {
-    case Severity::info: return "info";
-    case Severity::warning: return "warning";
-    case Severity::error: return "error";
+    case Severity::info:
+      return "info";
+    case Severity::warning:
+      return "warning";
+    case Severity::error:
+      return "error";
   }
   return "?";
 }
@@ -288,34 +318,47 @@ std::optional<Severity> parse_severity(std::string_view t) noexcept {
 
 std::string_view to_string(RunbookCause c) noexcept {
   switch (c) {
-    case RunbookCause::dns_srv: return "1a";
-    case RunbookCause::tcp_1688: return "1b";
-    case RunbookCause::slow: return "slow";
-    case RunbookCause::key_type: return "2";
-    case RunbookCause::clock: return "3";
-    case RunbookCause::protocol: return "protocol";
-    case RunbookCause::windows_local: return "4-5";
+    case RunbookCause::dns_srv:
+      return "1a";
+    case RunbookCause::tcp_1688:
+      return "1b";
+    case RunbookCause::slow:
+      return "slow";
+    case RunbookCause::key_type:
+      return "2";
+    case RunbookCause::clock:
+      return "3";
+    case RunbookCause::protocol:
+      return "protocol";
+    case RunbookCause::windows_local:
+      return "4/5";
   }
   return "?";
 }
 
 std::string_view describe(RunbookCause c) noexcept {
   switch (c) {
-    case RunbookCause::dns_srv: return "DNS SRV discovery";
-    case RunbookCause::tcp_1688: return "TCP 1688 blocked";
-    case RunbookCause::slow: return "slow responses";
-    case RunbookCause::key_type: return "key type / product";
-    case RunbookCause::clock: return "clock skew";
-    case RunbookCause::protocol: return "protocol fault";
-    case RunbookCause::windows_local: return "Windows-local (file locks, AppLocker/SRP/SmartScreen)";
+    case RunbookCause::dns_srv:
+      return "DNS SRV discovery";
+    case RunbookCause::tcp_1688:
+      return "TCP 1688 blocked";
+    case RunbookCause::slow:
+      return "slow responses";
+    case RunbookCause::key_type:
+      return "key type / product";
+    case RunbookCause::clock:
+      return "clock skew";
+    case RunbookCause::protocol:
+      return "protocol fault";
+    case RunbookCause::windows_local:
+      return "Windows-local (file locks, AppLocker/SRP/SmartScreen)";
   }
   return "?";
 }
 
 std::optional<RunbookCause> parse_runbook_cause(std::string_view id) noexcept {
-  for (auto c : {RunbookCause::dns_srv, RunbookCause::tcp_1688, RunbookCause::slow,
-                 RunbookCause::key_type, RunbookCause::clock, RunbookCause::protocol,
-                 RunbookCause::windows_local})
+  for (auto c : {RunbookCause::dns_srv, RunbookCause::tcp_1688, RunbookCause::slow, RunbookCause::key_type,
+                 RunbookCause::clock, RunbookCause::protocol, RunbookCause::windows_local})
     if (to_string(c) == id) return c;
   return std::nullopt;
 }
@@ -342,17 +385,21 @@ std::optional<Phase> slow_phase(FindingCode code) noexcept {
 
 std::string_view to_string(HresultBasis b) noexcept {
   switch (b) {
-    case HresultBasis::none: return "none";
-    case HresultBasis::documented: return "documented";
-    case HresultBasis::unverified: return "unverified";
-    case HresultBasis::observed: return "observed";
+    case HresultBasis::none:
+      return "none";
+    case HresultBasis::documented:
+      return "documented";
+    case HresultBasis::unverified:
+      return "unverified";
+    case HresultBasis::observed:
+      return "observed";
   }
   return "?";
 }
 
 std::optional<HresultBasis> parse_hresult_basis(std::string_view t) noexcept {
-  for (auto b : {HresultBasis::none, HresultBasis::documented, HresultBasis::unverified,
-                 HresultBasis::observed})
+  for (auto b :
+       {HresultBasis::none, HresultBasis::documented, HresultBasis::unverified, HresultBasis::observed})
     if (to_string(b) == t) return b;
   return std::nullopt;
 }

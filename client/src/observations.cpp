@@ -27,8 +27,8 @@ std::optional<E> value_of(const Named<E> (&table)[N], std::string_view text) noe
 }
 
 constexpr Named<Phase> kPhaseNames[] = {
-    {Phase::dns_srv, "dns.srv"},         {Phase::dns_address, "dns.address"},
-    {Phase::tcp_connect, "tcp.connect"}, {Phase::rpc_bind, "rpc.bind"},
+    {Phase::dns_srv, "dns.srv"},           {Phase::dns_address, "dns.address"},
+    {Phase::tcp_connect, "tcp.connect"},   {Phase::rpc_bind, "rpc.bind"},
     {Phase::kms_activate, "kms.activate"}, {Phase::time_offset, "time.offset"}};
 
 constexpr Named<PhaseOutcome> kPhaseOutcomeNames[] = {
@@ -41,62 +41,63 @@ constexpr Named<DnsOutcome> kDnsNames[] = {
     {DnsOutcome::formerr, "formerr"}, {DnsOutcome::tcp_failed, "tcp_failed"},
     {DnsOutcome::error, "error"}};
 
-constexpr Named<TargetSource> kSourceNames[] = {
-    {TargetSource::srv, "srv"},
-    {TargetSource::kms, "kms"},
-    {TargetSource::cached, "cached"},
-    {TargetSource::ladder_name, "ladder-name"},
-    {TargetSource::ladder_ip, "ladder-ip"}};
+constexpr Named<TargetSource> kSourceNames[] = {{TargetSource::srv, "srv"},
+                                                {TargetSource::kms, "kms"},
+                                                {TargetSource::cached, "cached"},
+                                                {TargetSource::ladder_name, "ladder-name"},
+                                                {TargetSource::ladder_ip, "ladder-ip"}};
 
-constexpr Named<AddressSource> kAddressSourceNames[] = {
-    {AddressSource::literal, "literal"},
-    {AddressSource::additional, "additional"},
-    {AddressSource::query, "query"}};
+constexpr Named<AddressSource> kAddressSourceNames[] = {{AddressSource::literal, "literal"},
+                                                        {AddressSource::additional, "additional"},
+                                                        {AddressSource::query, "query"}};
 
-constexpr Named<ConnectOutcome> kConnectNames[] = {
-    {ConnectOutcome::not_attempted, "not_attempted"}, {ConnectOutcome::ok, "ok"},
-    {ConnectOutcome::refused, "refused"},             {ConnectOutcome::timeout, "timeout"},
-    {ConnectOutcome::reset, "reset"},                 {ConnectOutcome::unreachable, "unreachable"},
-    {ConnectOutcome::error, "error"}};
+constexpr Named<ConnectOutcome> kConnectNames[] = {{ConnectOutcome::not_attempted, "not_attempted"},
+                                                   {ConnectOutcome::ok, "ok"},
+                                                   {ConnectOutcome::refused, "refused"},
+                                                   {ConnectOutcome::timeout, "timeout"},
+                                                   {ConnectOutcome::reset, "reset"},
+                                                   {ConnectOutcome::unreachable, "unreachable"},
+                                                   {ConnectOutcome::error, "error"}};
 
 constexpr Named<TransferSyntax> kSyntaxNames[] = {
     {TransferSyntax::none, "none"}, {TransferSyntax::ndr32, "NDR32"}, {TransferSyntax::ndr64, "NDR64"}};
 
-constexpr Named<BindOutcome> kBindNames[] = {
-    {BindOutcome::not_attempted, "not_attempted"},
-    {BindOutcome::accepted, "accepted"},
-    {BindOutcome::nak, "nak"},
-    {BindOutcome::no_usable_context, "no_usable_context"},
-    {BindOutcome::fault, "fault"},
-    {BindOutcome::malformed, "malformed"},
-    {BindOutcome::no_response, "no_response"},
-    {BindOutcome::reset, "reset"}};
+constexpr Named<BindOutcome> kBindNames[] = {{BindOutcome::not_attempted, "not_attempted"},
+                                             {BindOutcome::accepted, "accepted"},
+                                             {BindOutcome::nak, "nak"},
+                                             {BindOutcome::no_usable_context, "no_usable_context"},
+                                             {BindOutcome::fault, "fault"},
+                                             {BindOutcome::malformed, "malformed"},
+                                             {BindOutcome::no_response, "no_response"},
+                                             {BindOutcome::reset, "reset"}};
 
-constexpr Named<ActivationOutcome> kActivationNames[] = {
-    {ActivationOutcome::not_attempted, "not_attempted"},
-    {ActivationOutcome::ok, "ok"},
-    {ActivationOutcome::hresult, "hresult"},
-    {ActivationOutcome::bad_response, "bad_response"},
-    {ActivationOutcome::malformed, "malformed"},
-    {ActivationOutcome::fault, "fault"},
-    {ActivationOutcome::no_response, "no_response"},
-    {ActivationOutcome::reset, "reset"}};
+constexpr Named<ActivationOutcome> kActivationNames[] = {{ActivationOutcome::not_attempted, "not_attempted"},
+                                                         {ActivationOutcome::ok, "ok"},
+                                                         {ActivationOutcome::hresult, "hresult"},
+                                                         {ActivationOutcome::bad_response, "bad_response"},
+                                                         {ActivationOutcome::malformed, "malformed"},
+                                                         {ActivationOutcome::fault, "fault"},
+                                                         {ActivationOutcome::no_response, "no_response"},
+                                                         {ActivationOutcome::reset, "reset"}};
 
-constexpr Named<ResponseCheck> kCheckNames[] = {
-    {ResponseCheck::none, "none"},         {ResponseCheck::size, "size"},
-    {ResponseCheck::padding, "padding"},   {ResponseCheck::version, "version"},
-    {ResponseCheck::mac, "mac"},           {ResponseCheck::hash, "hash"},
-    {ResponseCheck::hmac, "hmac"},         {ResponseCheck::iv, "iv"},
-    {ResponseCheck::cmid_echo, "cmid_echo"}, {ResponseCheck::time_echo, "time_echo"}};
+constexpr Named<ResponseCheck> kCheckNames[] = {{ResponseCheck::none, "none"},
+                                                {ResponseCheck::size, "size"},
+                                                {ResponseCheck::padding, "padding"},
+                                                {ResponseCheck::version, "version"},
+                                                {ResponseCheck::mac, "mac"},
+                                                {ResponseCheck::hash, "hash"},
+                                                {ResponseCheck::hmac, "hmac"},
+                                                {ResponseCheck::iv, "iv"},
+                                                {ResponseCheck::cmid_echo, "cmid_echo"},
+                                                {ResponseCheck::time_echo, "time_echo"}};
 
-constexpr Named<SntpOutcome> kSntpNames[] = {
-    {SntpOutcome::not_run, "not_run"},
-    {SntpOutcome::ok, "ok"},
-    {SntpOutcome::no_answer, "no_answer"},
-    {SntpOutcome::kiss_of_death, "kiss_of_death"},
-    {SntpOutcome::unsynchronised, "unsynchronised"},
-    {SntpOutcome::bad_reply, "bad_reply"},
-    {SntpOutcome::error, "error"}};
+constexpr Named<SntpOutcome> kSntpNames[] = {{SntpOutcome::not_run, "not_run"},
+                                             {SntpOutcome::ok, "ok"},
+                                             {SntpOutcome::no_answer, "no_answer"},
+                                             {SntpOutcome::kiss_of_death, "kiss_of_death"},
+                                             {SntpOutcome::unsynchronised, "unsynchronised"},
+                                             {SntpOutcome::bad_reply, "bad_reply"},
+                                             {SntpOutcome::error, "error"}};
 
 }  // namespace
 
@@ -107,9 +108,7 @@ std::optional<PhaseOutcome> parse_phase_outcome(std::string_view t) noexcept {
   return value_of(kPhaseOutcomeNames, t);
 }
 std::string_view to_string(DnsOutcome v) noexcept { return name_of(kDnsNames, v); }
-std::optional<DnsOutcome> parse_dns_outcome(std::string_view t) noexcept {
-  return value_of(kDnsNames, t);
-}
+std::optional<DnsOutcome> parse_dns_outcome(std::string_view t) noexcept { return value_of(kDnsNames, t); }
 std::string_view to_string(TargetSource v) noexcept { return name_of(kSourceNames, v); }
 std::optional<TargetSource> parse_target_source(std::string_view t) noexcept {
   return value_of(kSourceNames, t);
@@ -127,9 +126,7 @@ std::optional<TransferSyntax> parse_transfer_syntax(std::string_view t) noexcept
   return value_of(kSyntaxNames, t);
 }
 std::string_view to_string(BindOutcome v) noexcept { return name_of(kBindNames, v); }
-std::optional<BindOutcome> parse_bind_outcome(std::string_view t) noexcept {
-  return value_of(kBindNames, t);
-}
+std::optional<BindOutcome> parse_bind_outcome(std::string_view t) noexcept { return value_of(kBindNames, t); }
 std::string_view to_string(ActivationOutcome v) noexcept { return name_of(kActivationNames, v); }
 std::optional<ActivationOutcome> parse_activation_outcome(std::string_view t) noexcept {
   return value_of(kActivationNames, t);
@@ -139,13 +136,10 @@ std::optional<ResponseCheck> parse_response_check(std::string_view t) noexcept {
   return value_of(kCheckNames, t);
 }
 std::string_view to_string(SntpOutcome v) noexcept { return name_of(kSntpNames, v); }
-std::optional<SntpOutcome> parse_sntp_outcome(std::string_view t) noexcept {
-  return value_of(kSntpNames, t);
-}
+std::optional<SntpOutcome> parse_sntp_outcome(std::string_view t) noexcept { return value_of(kSntpNames, t); }
 
 bool is_client_path(TargetSource source) noexcept {
-  return source == TargetSource::srv || source == TargetSource::kms ||
-         source == TargetSource::cached;
+  return source == TargetSource::srv || source == TargetSource::kms || source == TargetSource::cached;
 }
 
 std::string AttemptObservation::label() const {

@@ -1,11 +1,11 @@
-#include "kmslab/client/report.hpp"
-#include "kmslab/client/timeline.hpp"
-
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <array>
+
+#include "kmslab/client/report.hpp"
+#include "kmslab/client/timeline.hpp"
 
 namespace kmslab::client {
 namespace {
@@ -28,27 +28,32 @@ class Style {
 
 std::string_view verdict_colour(Verdict v) {
   switch (v) {
-    case Verdict::healthy: return "1;32";
-    case Verdict::degraded: return "1;33";
-    case Verdict::failed: return "1;31";
+    case Verdict::healthy:
+      return "1;32";
+    case Verdict::degraded:
+      return "1;33";
+    case Verdict::failed:
+      return "1;31";
   }
   return "1";
 }
 
 std::string_view severity_colour(Severity s) {
   switch (s) {
-    case Severity::error: return "31";
-    case Severity::warning: return "33";
-    case Severity::info: return "36";
+    case Severity::error:
+      return "31";
+    case Severity::warning:
+      return "33";
+    case Severity::info:
+      return "36";
   }
   return "0";
 }
 
 std::string upper(std::string_view s) {
   std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](char c) {
-    return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
-  });
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c; });
   return out;
 }
 
@@ -65,8 +70,9 @@ void header(std::string& out, const Diagnosis& d, const ProbeObservations& obs, 
   out += fmt::format("Summary:      {}\n", d.summary);
   const auto& o = obs.options;
   const auto secs = std::chrono::floor<std::chrono::seconds>(obs.started_at);
-  std::string run = fmt::format("started {:%Y-%m-%d %H:%M:%S} UTC, took {} ms, seed {}",
-                                std::chrono::sys_seconds(secs.time_since_epoch()), format_ms(obs.total), o.seed);
+  std::string run =
+      fmt::format("started {:%Y-%m-%d %H:%M:%S} UTC, took {} ms, seed {}",
+                  std::chrono::sys_seconds(secs.time_since_epoch()), format_ms(obs.total), o.seed);
   if (!o.domains.empty()) run += fmt::format(", domains {}", fmt::join(o.domains, " "));
   if (!o.kms_host.empty()) run += ", kms " + o.kms_host;
   if (!o.cached_host.empty()) run += ", cached " + o.cached_host;
@@ -108,8 +114,10 @@ void findings_section(std::string& out, const std::vector<Finding>& findings, co
   const auto count = [&](Severity s) {
     return std::count_if(findings.begin(), findings.end(), [s](const Finding& f) { return f.severity == s; });
   };
-  out += "\n" + st.bold(fmt::format("Findings ({} error, {} warning, {} info)", count(Severity::error),
-                                    count(Severity::warning), count(Severity::info))) + "\n";
+  out += "\n" +
+         st.bold(fmt::format("Findings ({} error, {} warning, {} info)", count(Severity::error),
+                             count(Severity::warning), count(Severity::info))) +
+         "\n";
   if (findings.empty()) out += "  none\n";
   const std::string indent(11, ' ');
   for (const auto& f : findings) {
@@ -139,7 +147,8 @@ void local_checks(std::string& out, const Style& st) {
   out += "\n" + st.bold("Not checked from here (Windows-local; run on the client)") + "\n";
   for (const auto& c : windows_local_checks()) {
     out += fmt::format("  runbook {:<2} {}: {}\n", c.runbook, c.title, c.why);
-    for (const auto& cmd : c.commands) out += fmt::format("    {}\n        {}\n", cmd.command, st.dim(cmd.why));
+    for (const auto& cmd : c.commands)
+      out += fmt::format("    {}\n        {}\n", cmd.command, st.dim(cmd.why));
   }
 }
 

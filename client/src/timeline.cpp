@@ -1,10 +1,10 @@
 #include "kmslab/client/timeline.hpp"
 
-#include "kmslab/client/findings.hpp"
-
 #include <fmt/format.h>
 
 #include <algorithm>
+
+#include "kmslab/client/findings.hpp"
 
 namespace kmslab::client {
 namespace {
@@ -25,8 +25,12 @@ PhaseOutcome dns_phase_outcome(DnsOutcome o, bool has_data) {
 }
 
 PhaseRecord srv_record(const DnsObservation& d) {
-  PhaseRecord r{Phase::dns_srv, d.query_name, d.timing.start, d.timing.duration,
-                dns_phase_outcome(d.outcome, !d.records.empty()), {}};
+  PhaseRecord r{Phase::dns_srv,
+                d.query_name,
+                d.timing.start,
+                d.timing.duration,
+                dns_phase_outcome(d.outcome, !d.records.empty()),
+                {}};
   add(r.evidence, "rcode", std::string(to_string(d.outcome)));
   if (!d.server.empty()) add(r.evidence, "server", d.server);
   add(r.evidence, "transport", d.used_tcp ? "tcp" : "udp");
@@ -39,8 +43,12 @@ PhaseRecord srv_record(const DnsObservation& d) {
 
 PhaseRecord address_record(const AttemptObservation& a) {
   const auto& l = a.address;
-  PhaseRecord r{Phase::dns_address, a.host, l.timing.start, l.timing.duration,
-                dns_phase_outcome(l.outcome, !l.addresses.empty()), {}};
+  PhaseRecord r{Phase::dns_address,
+                a.host,
+                l.timing.start,
+                l.timing.duration,
+                dns_phase_outcome(l.outcome, !l.addresses.empty()),
+                {}};
   add(r.evidence, "rcode", std::string(to_string(l.outcome)));
   if (!l.server.empty()) add(r.evidence, "server", l.server);
   if (l.used_tcp) add(r.evidence, "transport", "tcp");
@@ -56,8 +64,12 @@ PhaseOutcome connect_phase_outcome(ConnectOutcome o) {
 
 PhaseRecord connect_record(const AttemptObservation& a) {
   const auto& c = a.connect;
-  PhaseRecord r{Phase::tcp_connect, attempt_target(a), c.timing.start, c.timing.duration,
-                connect_phase_outcome(c.outcome), {}};
+  PhaseRecord r{Phase::tcp_connect,
+                attempt_target(a),
+                c.timing.start,
+                c.timing.duration,
+                connect_phase_outcome(c.outcome),
+                {}};
   add(r.evidence, "result", std::string(to_string(c.outcome)));
   if (!c.address.empty()) add(r.evidence, "address", c.address);
   if (c.addresses_tried > 1) add(r.evidence, "addresses_tried", std::to_string(c.addresses_tried));
@@ -80,7 +92,8 @@ PhaseRecord bind_record(const AttemptObservation& a) {
   if (b.btfn_acked) add(r.evidence, "btfn", fmt::format("0x{:04x}", b.btfn_bitmap));
   if (b.outcome == BindOutcome::nak || b.outcome == BindOutcome::no_usable_context)
     add(r.evidence, "reason", std::to_string(b.nak_reason));
-  if (b.outcome == BindOutcome::fault) add(r.evidence, "fault_status", fmt::format("0x{:08X}", b.fault_status));
+  if (b.outcome == BindOutcome::fault)
+    add(r.evidence, "fault_status", fmt::format("0x{:08X}", b.fault_status));
   add(r.evidence, "bytes", fmt::format("{} sent, {} received", b.bytes_sent, b.bytes_received));
   if (!b.detail.empty()) add(r.evidence, "detail", b.detail);
   return r;
@@ -88,7 +101,7 @@ PhaseRecord bind_record(const AttemptObservation& a) {
 
 PhaseRecord activation_record(const AttemptObservation& a) {
   const auto& k = a.activation;
-  const auto outcome = k.outcome == ActivationOutcome::ok          ? PhaseOutcome::ok
+  const auto outcome = k.outcome == ActivationOutcome::ok            ? PhaseOutcome::ok
                        : k.outcome == ActivationOutcome::no_response ? PhaseOutcome::timed_out
                                                                      : PhaseOutcome::failed;
   PhaseRecord r{Phase::kms_activate, attempt_target(a), k.timing.start, k.timing.duration, outcome, {}};
@@ -102,9 +115,9 @@ PhaseRecord activation_record(const AttemptObservation& a) {
   if (k.outcome == ActivationOutcome::ok) {
     add(r.evidence, "epid", k.response.epid);
     add(r.evidence, "count", std::to_string(k.response.current_count));
-    add(r.evidence, "intervals_min", fmt::format("activation {}, renewal {}",
-                                                 k.response.activation_interval_min,
-                                                 k.response.renewal_interval_min));
+    add(r.evidence, "intervals_min",
+        fmt::format("activation {}, renewal {}", k.response.activation_interval_min,
+                    k.response.renewal_interval_min));
   }
   add(r.evidence, "bytes", fmt::format("{} sent, {} received", k.bytes_sent, k.bytes_received));
   if (!k.detail.empty()) add(r.evidence, "detail", k.detail);

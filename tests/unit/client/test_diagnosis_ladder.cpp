@@ -1,9 +1,9 @@
 // The triage ladder: by name works -> SRV record; by IP works -> name resolution; neither ->
 // network / firewall on 1688 (or the service behind the port when TCP connects by IP).
+#include <gtest/gtest.h>
+
 #include "kmslab/client/diagnosis.hpp"
 #include "probe_fixtures.hpp"
-
-#include <gtest/gtest.h>
 
 namespace kmslab::client {
 namespace {

@@ -1,9 +1,9 @@
 // Verdict, exit code and Windows code rules; failover; refused vs filtered; budgets; ordering.
+#include <gtest/gtest.h>
+
 #include "kmslab/client/diagnosis.hpp"
 #include "kmslab/client/timeline.hpp"
 #include "probe_fixtures.hpp"
-
-#include <gtest/gtest.h>
 
 namespace kmslab::client {
 namespace {
@@ -123,7 +123,8 @@ TEST(Failover, FailedPrimaryThenGoodSecondaryIsDegradedWithFailoverUsed) {
   ASSERT_NE(f, nullptr);
   EXPECT_EQ(f->target, "kms1.corp.example:1688");
   EXPECT_NE(f->evidence.front().find("tcp.filtered"), std::string::npos) << f->evidence.front();
-  EXPECT_NE(f->evidence.back().find("time lost before it: 3001.000 ms"), std::string::npos) << f->evidence.back();
+  EXPECT_NE(f->evidence.back().find("time lost before it: 3001.000 ms"), std::string::npos)
+      << f->evidence.back();
   const Finding* filtered = find(d, FindingCode::tcp_filtered);
   ASSERT_NE(filtered, nullptr);
   EXPECT_EQ(filtered->severity, Severity::warning) << "superseded by the target that worked";
@@ -166,8 +167,9 @@ TEST(RefusedVsFiltered, RstIsRefused) {
   const auto d = diagnose(o, {});
   ASSERT_NE(find(d, FindingCode::tcp_refused), nullptr);
   EXPECT_EQ(find(d, FindingCode::tcp_filtered), nullptr);
-  EXPECT_NE(find(d, FindingCode::tcp_refused)->evidence.front().find("refused (RST, errno 111 Connection refused)"),
-            std::string::npos);
+  EXPECT_NE(
+      find(d, FindingCode::tcp_refused)->evidence.front().find("refused (RST, errno 111 Connection refused)"),
+      std::string::npos);
 }
 
 TEST(RefusedVsFiltered, SilenceUntilTheDeadlineIsFiltered) {

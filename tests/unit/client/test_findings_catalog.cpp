@@ -1,22 +1,44 @@
 // The findings catalog against DESIGN.md's list and kms-protocol.md §9.
-#include "kmslab/client/findings.hpp"
-#include "probe_fixtures.hpp"
-
 #include <gtest/gtest.h>
 
 #include <set>
+
+#include "kmslab/client/findings.hpp"
+#include "probe_fixtures.hpp"
 
 namespace kmslab::client {
 namespace {
 
 // DESIGN.md "Findings" (the one list), with slow.<phase> expanded per phase.
-const std::vector<std::string> kDesignList = {
-    "dns.srv_missing", "dns.srv_nodata", "dns.servfail", "dns.refused", "dns.timeout", "dns.no_address",
-    "dns.wrong_port", "dns.truncated_no_tcp", "tcp.refused", "tcp.filtered", "tcp.reset", "rpc.no_response",
-    "rpc.bind_rejected", "rpc.fault", "rpc.malformed", "kms.time_skew", "kms.product_not_served",
-    "kms.count_too_low", "kms.invalid_request", "kms.bad_response", "time.skew", "time.source_unavailable",
-    "slow.dns.srv", "slow.dns.address", "slow.tcp.connect", "slow.rpc.bind", "slow.kms.activate",
-    "slow.time.offset", "failover.used"};
+const std::vector<std::string> kDesignList = {"dns.srv_missing",
+                                              "dns.srv_nodata",
+                                              "dns.servfail",
+                                              "dns.refused",
+                                              "dns.timeout",
+                                              "dns.no_address",
+                                              "dns.wrong_port",
+                                              "dns.truncated_no_tcp",
+                                              "tcp.refused",
+                                              "tcp.filtered",
+                                              "tcp.reset",
+                                              "rpc.no_response",
+                                              "rpc.bind_rejected",
+                                              "rpc.fault",
+                                              "rpc.malformed",
+                                              "kms.time_skew",
+                                              "kms.product_not_served",
+                                              "kms.count_too_low",
+                                              "kms.invalid_request",
+                                              "kms.bad_response",
+                                              "time.skew",
+                                              "time.source_unavailable",
+                                              "slow.dns.srv",
+                                              "slow.dns.address",
+                                              "slow.tcp.connect",
+                                              "slow.rpc.bind",
+                                              "slow.kms.activate",
+                                              "slow.time.offset",
+                                              "failover.used"};
 
 TEST(Catalog, HoldsExactlyTheDesignList) {
   std::vector<std::string> ours;
@@ -38,8 +60,9 @@ TEST(Catalog, CodesRoundTripAndUnknownCodesAreRejected) {
 
 TEST(Catalog, HresultsStatedInTheDesignAndProtocolNotes) {
   const std::pair<const char*, std::uint32_t> documented[] = {
-      {"dns.srv_missing", 0x8007232B}, {"tcp.refused", 0x800706BA},          {"tcp.filtered", 0x800706BA},
-      {"kms.time_skew", 0xC004F06C},   {"kms.product_not_served", 0xC004F042}, {"kms.count_too_low", 0xC004F038},
+      {"dns.srv_missing", 0x8007232B},        {"tcp.refused", 0x800706BA},
+      {"tcp.filtered", 0x800706BA},           {"kms.time_skew", 0xC004F06C},
+      {"kms.product_not_served", 0xC004F042}, {"kms.count_too_low", 0xC004F038},
       {"kms.invalid_request", 0x8007000D}};
   for (const auto& [code, hr] : documented) {
     const auto& e = catalog_entry(*parse_finding_code(code));
@@ -62,10 +85,9 @@ TEST(Catalog, WarningsAreTheCodesThatDoNotStopActivation) {
   std::set<std::string> warnings;
   for (auto code : all_finding_codes())
     if (catalog_entry(code).severity == Severity::warning) warnings.insert(std::string(to_string(code)));
-  const std::set<std::string> expected = {"dns.wrong_port",   "time.skew",        "time.source_unavailable",
-                                          "slow.dns.srv",     "slow.dns.address", "slow.tcp.connect",
-                                          "slow.rpc.bind",    "slow.kms.activate", "slow.time.offset",
-                                          "failover.used"};
+  const std::set<std::string> expected = {
+      "dns.wrong_port",   "time.skew",     "time.source_unavailable", "slow.dns.srv",     "slow.dns.address",
+      "slow.tcp.connect", "slow.rpc.bind", "slow.kms.activate",       "slow.time.offset", "failover.used"};
   EXPECT_EQ(warnings, expected);
 }
 

@@ -1,19 +1,18 @@
 // Text and JSON reports: content, alignment, colour only on request, JSON round trip and schema.
-#include "kmslab/client/report.hpp"
-#include "kmslab/client/timeline.hpp"
-#include "probe_fixtures.hpp"
-#include "vectors.hpp"
-
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
-
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
+
+#include "kmslab/client/report.hpp"
+#include "kmslab/client/timeline.hpp"
+#include "probe_fixtures.hpp"
+#include "vectors.hpp"
 
 namespace kmslab::client {
 namespace {
@@ -67,7 +66,8 @@ std::vector<std::string> timeline_rows(const std::string& text) {
   std::vector<std::string> rows;
   bool in_table = false;
   for (const auto& line : lines_of(text)) {
-    if (line.find("PHASE") != std::string::npos && line.find("DURATION ms") != std::string::npos) in_table = true;
+    if (line.find("PHASE") != std::string::npos && line.find("DURATION ms") != std::string::npos)
+      in_table = true;
     if (in_table && line.empty()) break;
     if (in_table) rows.push_back(line);
   }
@@ -270,7 +270,8 @@ TEST(JsonReport, MalformedFindingsAreTypedErrors) {
 }
 
 json load_schema() {
-  return json::parse(kmslab::test::read_text_file(std::string(KMSLAB_SOURCE_DIR) + "/docs/schemas/probe-report.v1.json"));
+  return json::parse(
+      kmslab::test::read_text_file(std::string(KMSLAB_SOURCE_DIR) + "/docs/schemas/probe-report.v1.json"));
 }
 
 TEST(JsonSchema, EnumeratesExactlyTheCatalogAndEnums) {
@@ -293,14 +294,17 @@ TEST(JsonSchema, ReportsValidateAgainstTheSchema) {
   const auto dir = std::filesystem::temp_directory_path() / ("kmslab-report-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   const std::vector<std::pair<std::string, ProbeObservations>> reports = {
-      {"healthy", healthy_observations()}, {"troubled", troubled_observations()}, {"empty", base_observations()}};
+      {"healthy", healthy_observations()},
+      {"troubled", troubled_observations()},
+      {"empty", base_observations()}};
   for (const auto& [name, obs] : reports) {
     const auto file = dir / (name + ".json");
     std::ofstream(file) << to_json(diagnose(obs, policy_of(obs)), obs).dump(2);
-    const auto command = "python3 -c 'import json,sys,jsonschema; "
-                         "s=json.load(open(sys.argv[1])); jsonschema.Draft202012Validator.check_schema(s); "
-                         "jsonschema.Draft202012Validator(s).validate(json.load(open(sys.argv[2])))' " +
-                         std::string(KMSLAB_SOURCE_DIR) + "/docs/schemas/probe-report.v1.json " + file.string();
+    const auto command =
+        "python3 -c 'import json,sys,jsonschema; "
+        "s=json.load(open(sys.argv[1])); jsonschema.Draft202012Validator.check_schema(s); "
+        "jsonschema.Draft202012Validator(s).validate(json.load(open(sys.argv[2])))' " +
+        std::string(KMSLAB_SOURCE_DIR) + "/docs/schemas/probe-report.v1.json " + file.string();
     EXPECT_EQ(std::system(command.c_str()), 0) << name << " does not validate";
   }
   std::filesystem::remove_all(dir);

@@ -23,15 +23,15 @@
 // - SNTP: |offset| above the threshold adds time.skew; no usable answer, time.source_unavailable.
 #pragma once
 
-#include "kmslab/client/findings.hpp"
-#include "kmslab/client/observations.hpp"
-
 #include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "kmslab/client/findings.hpp"
+#include "kmslab/client/observations.hpp"
 
 namespace kmslab::client {
 
@@ -73,21 +73,21 @@ inline constexpr int kExitUsage = 2;  // for the CLI; diagnose() never returns i
 struct DiagnosisPolicy {
   std::map<Phase, Micros> budgets;  // a phase without an entry has no budget
   std::chrono::nanoseconds time_skew_threshold = kDefaultTimeSkewThreshold;
-  bool strict = false;              // degraded exits 1
+  bool strict = false;  // degraded exits 1
 };
 
 struct Diagnosis {
   Verdict verdict = Verdict::failed;
-  std::uint32_t windows_code = kNoKmsContacted;   // what the client would show; 0 = activates
-  std::optional<std::uint32_t> underlying_code;   // for 0xC004F074: the wrapped error, if known
-  std::string windows_code_text;                  // why that code, one sentence
+  std::uint32_t windows_code = kNoKmsContacted;  // what the client would show; 0 = activates
+  std::optional<std::uint32_t> underlying_code;  // for 0xC004F074: the wrapped error, if known
+  std::string windows_code_text;                 // why that code, one sentence
   int exit_code = kExitProblem;
-  std::string summary;                            // one line
-  std::vector<Finding> findings;                  // error, warning, info; then by phase
-  std::optional<std::size_t> primary_finding;     // index of the finding behind windows_code
+  std::string summary;                         // one line
+  std::vector<Finding> findings;               // error, warning, info; then by phase
+  std::optional<std::size_t> primary_finding;  // index of the finding behind windows_code
   LadderResult ladder;
   std::vector<PhaseRecord> timeline;
-  std::optional<std::size_t> activated_attempt;   // index into ProbeObservations::attempts
+  std::optional<std::size_t> activated_attempt;  // index into ProbeObservations::attempts
 };
 
 Diagnosis diagnose(const ProbeObservations& observations, const DiagnosisPolicy& policy);

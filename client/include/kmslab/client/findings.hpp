@@ -10,8 +10,6 @@
 // The catalog is immutable static data; every function here is pure and thread-safe.
 #pragma once
 
-#include "kmslab/client/observations.hpp"
-
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -19,10 +17,12 @@
 #include <string_view>
 #include <vector>
 
+#include "kmslab/client/observations.hpp"
+
 namespace kmslab::client {
 
 enum class Severity : std::uint8_t { info, warning, error };  // ordered: error is the worst
-std::string_view to_string(Severity severity) noexcept;      // "info", "warning", "error"
+std::string_view to_string(Severity severity) noexcept;       // "info", "warning", "error"
 std::optional<Severity> parse_severity(std::string_view text) noexcept;
 
 // The runbook's causes of 0xC004F074 (DESIGN.md "The runbook, mapped").
@@ -35,18 +35,39 @@ enum class RunbookCause : std::uint8_t {
   protocol,       // protocol faults
   windows_local,  // 4 file locks, 5 AppLocker / SRP / SmartScreen
 };
-std::string_view to_string(RunbookCause cause) noexcept;  // stable id: "1a", "1b", "slow", "2", "3", "protocol", "4-5"
-std::string_view describe(RunbookCause cause) noexcept;   // "DNS SRV discovery", ...
+std::string_view to_string(
+    RunbookCause cause) noexcept;  // stable id: "1a", "1b", "slow", "2", "3", "protocol", "4/5"
+std::string_view describe(RunbookCause cause) noexcept;  // "DNS SRV discovery", ...
 std::optional<RunbookCause> parse_runbook_cause(std::string_view id) noexcept;
 
 enum class FindingCode : std::uint8_t {
-  dns_srv_missing, dns_srv_nodata, dns_servfail, dns_refused, dns_timeout, dns_no_address,
-  dns_wrong_port, dns_truncated_no_tcp,
-  tcp_refused, tcp_filtered, tcp_reset,
-  rpc_no_response, rpc_bind_rejected, rpc_fault, rpc_malformed,
-  kms_time_skew, kms_product_not_served, kms_count_too_low, kms_invalid_request, kms_bad_response,
-  time_skew, time_source_unavailable,
-  slow_dns_srv, slow_dns_address, slow_tcp_connect, slow_rpc_bind, slow_kms_activate,
+  dns_srv_missing,
+  dns_srv_nodata,
+  dns_servfail,
+  dns_refused,
+  dns_timeout,
+  dns_no_address,
+  dns_wrong_port,
+  dns_truncated_no_tcp,
+  tcp_refused,
+  tcp_filtered,
+  tcp_reset,
+  rpc_no_response,
+  rpc_bind_rejected,
+  rpc_fault,
+  rpc_malformed,
+  kms_time_skew,
+  kms_product_not_served,
+  kms_count_too_low,
+  kms_invalid_request,
+  kms_bad_response,
+  time_skew,
+  time_source_unavailable,
+  slow_dns_srv,
+  slow_dns_address,
+  slow_tcp_connect,
+  slow_rpc_bind,
+  slow_kms_activate,
   slow_time_offset,
   failover_used,
 };
@@ -110,12 +131,12 @@ std::vector<NextCheck> next_checks(FindingCode code, const CheckContext& context
 
 struct Finding {
   FindingCode code = FindingCode::dns_srv_missing;
-  Severity severity = Severity::error;       // the catalog's, lowered to warning when superseded
-  std::optional<std::uint32_t> hresult;      // the catalog's, or the one observed on the wire
+  Severity severity = Severity::error;   // the catalog's, lowered to warning when superseded
+  std::optional<std::uint32_t> hresult;  // the catalog's, or the one observed on the wire
   HresultBasis hresult_basis = HresultBasis::none;
   Phase phase = Phase::dns_srv;
-  std::string target;                        // "_vlmcs._tcp.corp.example", "kms1.corp.example:1688"
-  std::vector<std::string> evidence;         // one observation per line, never empty
+  std::string target;                 // "_vlmcs._tcp.corp.example", "kms1.corp.example:1688"
+  std::vector<std::string> evidence;  // one observation per line, never empty
   std::vector<NextCheck> next_checks;
 
   const CatalogEntry& entry() const noexcept { return catalog_entry(code); }

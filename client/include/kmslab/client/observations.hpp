@@ -29,9 +29,8 @@ inline constexpr std::uint16_t kKmsPort = 1688;
 
 // The six timed phases of one probe, in the order a Windows client goes through them.
 enum class Phase : std::uint8_t { dns_srv, dns_address, tcp_connect, rpc_bind, kms_activate, time_offset };
-inline constexpr std::array<Phase, 6> kAllPhases{Phase::dns_srv,    Phase::dns_address,
-                                                 Phase::tcp_connect, Phase::rpc_bind,
-                                                 Phase::kms_activate, Phase::time_offset};
+inline constexpr std::array<Phase, 6> kAllPhases{Phase::dns_srv,  Phase::dns_address,  Phase::tcp_connect,
+                                                 Phase::rpc_bind, Phase::kms_activate, Phase::time_offset};
 std::string_view to_string(Phase phase) noexcept;  // "dns.srv", "tcp.connect", ...
 std::optional<Phase> parse_phase(std::string_view text) noexcept;
 
@@ -50,7 +49,7 @@ std::string_view to_string(PhaseOutcome outcome) noexcept;
 std::optional<PhaseOutcome> parse_phase_outcome(std::string_view text) noexcept;
 
 struct EvidenceItem {
-  std::string key;    // "rcode", "errno", "hresult", "offset_ms", ...
+  std::string key;  // "rcode", "errno", "hresult", "offset_ms", ...
   std::string value;
   friend bool operator==(const EvidenceItem&, const EvidenceItem&) = default;
 };
@@ -69,12 +68,12 @@ struct PhaseRecord {
 // DNS
 
 enum class DnsOutcome : std::uint8_t {
-  ok,          // NOERROR with answers of the asked type
-  nxdomain,    // the name does not exist
-  nodata,      // NOERROR, the name exists, no record of that type
+  ok,        // NOERROR with answers of the asked type
+  nxdomain,  // the name does not exist
+  nodata,    // NOERROR, the name exists, no record of that type
   servfail,
   refused,
-  timeout,     // no answer from any server before the deadline
+  timeout,  // no answer from any server before the deadline
   formerr,
   tcp_failed,  // the UDP answer was truncated (TC) and the TCP retry failed
   error,       // anything else (connection refused, unparsable answer ...): see `detail`
@@ -105,12 +104,12 @@ struct DnsObservation {
   std::string domain;      // "corp.example"
   std::string query_name;  // "_vlmcs._tcp.corp.example"
   DnsOutcome outcome = DnsOutcome::error;
-  std::string server;      // the server that answered or was asked last, "127.0.0.1:5353"
+  std::string server;  // the server that answered or was asked last, "127.0.0.1:5353"
   bool used_tcp = false;
   bool truncated = false;  // a UDP answer had TC set
   std::vector<SrvAnswer> records;
   std::vector<AddressAnswer> additional;
-  std::string detail;      // the resolver's own words for `error` (and any extra context)
+  std::string detail;  // the resolver's own words for `error` (and any extra context)
   Timing timing;
 };
 
@@ -125,7 +124,8 @@ enum class TargetSource : std::uint8_t {
   ladder_name,  // triage ladder, rung 1: the host by name on the KMS port
   ladder_ip,    // triage ladder, rung 2: the host by IP address
 };
-std::string_view to_string(TargetSource source) noexcept;  // "srv", "kms", "cached", "ladder-name", "ladder-ip"
+std::string_view to_string(
+    TargetSource source) noexcept;  // "srv", "kms", "cached", "ladder-name", "ladder-ip"
 std::optional<TargetSource> parse_target_source(std::string_view text) noexcept;
 // True for the sources a real Windows client would use (the ladder is the probe's own triage).
 bool is_client_path(TargetSource source) noexcept;
@@ -164,11 +164,11 @@ std::optional<ConnectOutcome> parse_connect_outcome(std::string_view text) noexc
 
 struct ConnectObservation {
   ConnectOutcome outcome = ConnectOutcome::not_attempted;
-  std::string address;       // "192.0.2.10:1688" or "[2001:db8::1]:1688": the last one tried
+  std::string address;  // "192.0.2.10:1688" or "[2001:db8::1]:1688": the last one tried
   int addresses_tried = 0;
-  int error_number = 0;      // errno for refused/reset/unreachable/error
-  std::string error_text;    // strerror / Asio message
-  Micros deadline{0};        // the connect deadline (what "no answer" waited for)
+  int error_number = 0;    // errno for refused/reset/unreachable/error
+  std::string error_text;  // strerror / Asio message
+  Micros deadline{0};      // the connect deadline (what "no answer" waited for)
   Timing timing;
 };
 
@@ -195,9 +195,9 @@ struct BindObservation {
   bool alter_context_used = false;  // NDR32 had to be negotiated with alter_context (as vlmcs does)
   bool btfn_acked = false;
   std::uint16_t btfn_bitmap = 0;
-  std::uint16_t nak_reason = 0;     // bind_nak reject reason, or the provider reason of a rejection
-  std::uint32_t fault_status = 0;   // fault PDU status (e.g. 0x1C010003 nca_unk_if)
-  std::string detail;               // decoder message for malformed, errno text for reset
+  std::uint16_t nak_reason = 0;    // bind_nak reject reason, or the provider reason of a rejection
+  std::uint32_t fault_status = 0;  // fault PDU status (e.g. 0x1C010003 nca_unk_if)
+  std::string detail;              // decoder message for malformed, errno text for reset
   std::size_t bytes_sent = 0;
   std::size_t bytes_received = 0;
   Micros deadline{0};
@@ -219,7 +219,16 @@ std::optional<ActivationOutcome> parse_activation_outcome(std::string_view text)
 
 // Which client-side check rejected a response (kms.bad_response).
 enum class ResponseCheck : std::uint8_t {
-  none, size, padding, version, mac, hash, hmac, iv, cmid_echo, time_echo,
+  none,
+  size,
+  padding,
+  version,
+  mac,
+  hash,
+  hmac,
+  iv,
+  cmid_echo,
+  time_echo,
 };
 std::string_view to_string(ResponseCheck check) noexcept;
 std::optional<ResponseCheck> parse_response_check(std::string_view text) noexcept;
@@ -232,9 +241,9 @@ struct KmsResponseFields {
   std::uint32_t current_count = 0;
   std::uint32_t activation_interval_min = 0;
   std::uint32_t renewal_interval_min = 0;
-  bool cmid_echoed = true;   // the response carried our CMID back
-  bool time_echoed = true;   // ... and our client time
-  std::string hwid;          // v6 hardware id as hex, empty before v6
+  bool cmid_echoed = true;  // the response carried our CMID back
+  bool time_echoed = true;  // ... and our client time
+  std::string hwid;         // v6 hardware id as hex, empty before v6
 };
 
 struct ActivationObservation {
@@ -242,8 +251,8 @@ struct ActivationObservation {
   std::uint16_t protocol_major = 0;  // the KMS protocol version requested (4, 5, 6)
   std::uint32_t hresult = 0;         // in-band HRESULT for `hresult`
   ResponseCheck failed_check = ResponseCheck::none;
-  KmsResponseFields response;        // for `ok`
-  std::uint32_t fault_status = 0;    // for `fault`
+  KmsResponseFields response;      // for `ok`
+  std::uint32_t fault_status = 0;  // for `fault`
   std::string detail;
   std::size_t bytes_sent = 0;
   std::size_t bytes_received = 0;
@@ -256,14 +265,14 @@ struct AttemptObservation {
   std::string host;  // name or address literal as given / found
   std::uint16_t port = kKmsPort;
   TargetSource source = TargetSource::srv;
-  std::string domain;              // for srv: the domain whose SRV answer named it
-  std::optional<SrvAnswer> srv;    // for srv: the record
+  std::string domain;            // for srv: the domain whose SRV answer named it
+  std::optional<SrvAnswer> srv;  // for srv: the record
   AddressLookup address;
   ConnectObservation connect;
   BindObservation bind;
   ActivationObservation activation;
 
-  std::string label() const;       // "host:port", IPv6 literals in brackets
+  std::string label() const;  // "host:port", IPv6 literals in brackets
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -282,10 +291,10 @@ std::string_view to_string(SntpOutcome outcome) noexcept;
 std::optional<SntpOutcome> parse_sntp_outcome(std::string_view text) noexcept;
 
 struct SntpObservation {
-  std::string server;               // "127.0.0.1:123"
+  std::string server;  // "127.0.0.1:123"
   SntpOutcome outcome = SntpOutcome::not_run;
-  std::int64_t offset_ns = 0;       // source minus local: positive = the local clock is behind
-  std::int64_t delay_ns = 0;        // round-trip delay
+  std::int64_t offset_ns = 0;  // source minus local: positive = the local clock is behind
+  std::int64_t delay_ns = 0;   // round-trip delay
   std::uint8_t stratum = 0;
   std::string kiss_code;
   std::string detail;
@@ -313,10 +322,10 @@ struct ProbeOptions {
   std::map<Phase, Micros> budgets;
   std::string discovery_model = "rfc2782";  // SRV ordering: "rfc2782" or "random"
   std::uint64_t seed = 0;
-  std::vector<std::string> dns_servers;     // empty = system resolver
-  std::string kms_host;                     // --kms, empty when discovering
-  std::string cached_host;                  // --cached-host
-  std::string time_source;                  // SNTP server asked, empty when none
+  std::vector<std::string> dns_servers;  // empty = system resolver
+  std::string kms_host;                  // --kms, empty when discovering
+  std::string cached_host;               // --cached-host
+  std::string time_source;               // SNTP server asked, empty when none
   bool strict = false;
 };
 

@@ -13,15 +13,14 @@
 // All functions are pure.
 #pragma once
 
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <vector>
+
 #include "kmslab/client/diagnosis.hpp"
 #include "kmslab/client/findings.hpp"
 #include "kmslab/client/observations.hpp"
 #include "kmslab/protocol/error.hpp"
-
-#include <nlohmann/json_fwd.hpp>
-
-#include <string>
-#include <vector>
 
 namespace kmslab::client {
 

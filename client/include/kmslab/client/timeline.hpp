@@ -5,10 +5,10 @@
 // checked against, so the table can never disagree with what the diagnosis read. Pure functions.
 #pragma once
 
-#include "kmslab/client/observations.hpp"
-
 #include <string>
 #include <vector>
+
+#include "kmslab/client/observations.hpp"
 
 namespace kmslab::client {
 

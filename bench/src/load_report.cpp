@@ -148,14 +148,14 @@ std::string render_text(const LoadReport& r) {
   out += fmt::format("requests  {} completed ({} ok, {} errors) in {}, achieved {}\n", r.counts.requests, r.counts.ok,
                      r.counts.errors, format_seconds(r.elapsed_s), format_count_rate(r.achieved_rate));
   const Histogram& h = r.latency;
-  std::string line = "latency  ";
+  std::string line = "latency ";
   for (double p : kReportPercentiles)
-    line += fmt::format(" {} {}", percentile_label(p), h.empty() ? "-" : format_latency(h.percentile(p)));
-  line += fmt::format(" max {}\n", h.empty() ? "-" : format_latency(h.max()));
+    line += fmt::format("  {} {}", percentile_label(p), h.empty() ? "-" : format_latency(h.percentile(p)));
+  line += fmt::format("  max {}\n", h.empty() ? "-" : format_latency(h.max()));
   out += line;
   if (!h.empty()) {
     const bool open_loop = std::any_of(r.runs.begin(), r.runs.end(), [](const RunConfig& c) { return c.mode != "closed"; });
-    out += fmt::format("          min {} mean {} stddev {} ({})\n", format_latency(h.min()),
+    out += fmt::format("          min {}  mean {}  stddev {}  ({})\n", format_latency(h.min()),
                        format_latency(static_cast<std::int64_t>(h.mean())),
                        format_latency(static_cast<std::int64_t>(h.stddev())),
                        open_loop ? "from intended send time" : "closed loop: service time");

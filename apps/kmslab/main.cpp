@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
 
   Action action;
   // Subcommands, in the order `--help` lists them.
+  add_merge_command(app, action);
 
   try {
     app.parse(argc, argv);

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   // Subcommands, in the order `--help` lists them.
   add_explain_command(app, action);
   add_products_command(app, action);
+  add_merge_command(app, action);
 
   try {
     app.parse(argc, argv);

@@ -128,7 +128,7 @@ TEST(ResolverTransport, TruncatedAnswerWithTcpClosedIsTruncatedTcpFailed) {
 TEST(ResolverTransport, LosingARaceAgainstATimerCancelsTheQuery) {
   asio::io_context io;
   test::SilentUdpServer silent(io);
-  auto resolver = make(io, opts({silent.server()}, 400ms, 1));
+  auto resolver = make(io, opts({silent.server()}, 2000ms, 1));
   auto race = [&]() -> asio::awaitable<int> {
     asio::steady_timer deadline(io, 50ms);
     auto winner = co_await (resolver.query_srv("_vlmcs._tcp.corp.test") || deadline.async_wait(asio::use_awaitable));
@@ -139,7 +139,7 @@ TEST(ResolverTransport, LosingARaceAgainstATimerCancelsTheQuery) {
   asio::co_spawn(io, race(), [&](std::exception_ptr e, int w) {
     if (!e) winner = w;
     // Measured when the race ends, before c-ares' own timeout of the abandoned query.
-    EXPECT_LT(std::chrono::steady_clock::now() - start, 300ms);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 1500ms);
   });
   io.run_for(5s);
   ASSERT_TRUE(winner);

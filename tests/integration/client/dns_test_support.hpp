@@ -8,7 +8,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <fcntl.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,8 +23,6 @@
 #include <thread>
 #include <vector>
 
-extern char** environ;
-
 namespace kmslab::test {
 
 namespace asio = net::asio;
@@ -32,16 +30,20 @@ using namespace std::chrono_literals;
 
 inline constexpr const char* kDnsmasq = "/usr/sbin/dnsmasq";
 
-// A port on 127.0.0.1 that is free for both UDP and TCP right now (bound to 0, then closed).
-inline std::uint16_t free_loopback_port() {
+// A loopback port that is free for both UDP and TCP right now (bound to 0, then closed).
+inline std::uint16_t free_loopback_port(const std::string& address = "127.0.0.1") {
   asio::io_context io;
+  const auto ip = asio::ip::make_address(address);
   for (int attempt = 0; attempt < 20; ++attempt) {
-    asio::ip::udp::socket udp(io, asio::ip::udp::endpoint(asio::ip::make_address_v4("127.0.0.1"), 0));
-    const auto port = udp.local_endpoint().port();
     boost::system::error_code ec;
+    asio::ip::udp::socket udp(io);
+    udp.open(ip.is_v6() ? asio::ip::udp::v6() : asio::ip::udp::v4(), ec);
+    if (!ec) udp.bind(asio::ip::udp::endpoint(ip, 0), ec);
+    if (ec) break;
+    const auto port = udp.local_endpoint().port();
     asio::ip::tcp::acceptor tcp(io);
-    tcp.open(asio::ip::tcp::v4(), ec);
-    if (!ec) tcp.bind(asio::ip::tcp::endpoint(asio::ip::make_address_v4("127.0.0.1"), port), ec);
+    tcp.open(ip.is_v6() ? asio::ip::tcp::v6() : asio::ip::tcp::v4(), ec);
+    if (!ec) tcp.bind(asio::ip::tcp::endpoint(ip, port), ec);
     if (!ec) return port;
   }
   ADD_FAILURE() << "no free loopback port found";
@@ -94,14 +96,19 @@ inline std::vector<std::uint8_t> probe_query(const std::string& name, std::uint1
 class Dnsmasq {
  public:
   // Returns nullptr and sets `why` when dnsmasq is not installed or would not start.
-  static std::unique_ptr<Dnsmasq> start(const std::vector<std::string>& args, std::string& why) {
+  static std::unique_ptr<Dnsmasq> start(const std::vector<std::string>& args, std::string& why,
+                                        const std::string& listen = "127.0.0.1") {
     if (::access(kDnsmasq, X_OK) != 0) {
       why = std::string(kDnsmasq) + " not found (apt-get install dnsmasq-base)";
       return nullptr;
     }
     for (int attempt = 0; attempt < 5; ++attempt) {
-      const auto port = free_loopback_port();
-      auto server = std::unique_ptr<Dnsmasq>(new Dnsmasq(port));
+      const auto port = free_loopback_port(listen);
+      if (port == 0) {
+        why = "no free port on " + listen;
+        return nullptr;
+      }
+      auto server = std::unique_ptr<Dnsmasq>(new Dnsmasq(listen, port));
       if (server->launch(args) && server->wait_ready()) return server;
       why = "dnsmasq did not start on port " + std::to_string(port) + ": " + server->log();
     }
@@ -113,7 +120,9 @@ class Dnsmasq {
   Dnsmasq& operator=(const Dnsmasq&) = delete;
 
   std::uint16_t port() const { return port_; }
-  std::string server() const { return "127.0.0.1:" + std::to_string(port_); }
+  std::string server() const {
+    return (listen_.find(':') != std::string::npos ? "[" + listen_ + "]:" : listen_ + ":") + std::to_string(port_);
+  }
   std::string log() const {
     std::ifstream in(log_path_);
     std::stringstream s;
@@ -122,8 +131,9 @@ class Dnsmasq {
   }
 
  private:
-  explicit Dnsmasq(std::uint16_t port)
-      : port_(port),
+  Dnsmasq(std::string listen, std::uint16_t port)
+      : listen_(std::move(listen)),
+        port_(port),
         log_path_(std::filesystem::temp_directory_path() /
                   ("kmslab-dnsmasq-" + std::to_string(::getpid()) + "-" + std::to_string(port) + ".log")) {}
 
@@ -134,7 +144,7 @@ class Dnsmasq {
                                      "--no-resolv",
                                      "--no-hosts",
                                      "--bind-interfaces",
-                                     "--listen-address=127.0.0.1",
+                                     "--listen-address=" + listen_,
                                      "--port=" + std::to_string(port_),
                                      "--pid-file=",
                                      "--log-facility=-",
@@ -143,21 +153,29 @@ class Dnsmasq {
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    const int rc = posix_spawn(&pid_, kDnsmasq, &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0) pid_ = -1;
+    const std::string log = log_path_.string();
+    const pid_t parent = ::getpid();
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      // Child: only async-signal-safe calls. Die with the test process, even if it crashes.
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (::getppid() != parent) ::_exit(127);
+      const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      if (fd >= 0) {
+        ::dup2(fd, 1);
+        ::dup2(fd, 2);
+      }
+      ::execv(kDnsmasq, argv.data());
+      ::_exit(127);
+    }
     return pid_ > 0;
   }
 
   // Polls with a query until dnsmasq answers anything (bounded: 150 x 20 ms).
   bool wait_ready() {
     asio::io_context io;
-    asio::ip::udp::socket sock(io, asio::ip::udp::v4());
-    const asio::ip::udp::endpoint to(asio::ip::make_address_v4("127.0.0.1"), port_);
+    const asio::ip::udp::endpoint to(asio::ip::make_address(listen_), port_);
+    asio::ip::udp::socket sock(io, to.protocol());
     const auto query = probe_query("ready.kmslab.test", 1);
     for (int i = 0; i < 150; ++i) {
       int status = 0;
@@ -178,7 +196,12 @@ class Dnsmasq {
   }
 
   void stop() {
-    if (pid_ <= 0) return;
+    if (pid_ > 0) terminate();
+    std::error_code ignored;
+    std::filesystem::remove(log_path_, ignored);
+  }
+
+  void terminate() {
     ::kill(pid_, SIGTERM);
     for (int i = 0; i < 50; ++i) {  // up to 5 s, then SIGKILL
       int status = 0;
@@ -193,10 +216,9 @@ class Dnsmasq {
       ::waitpid(pid_, nullptr, 0);
       pid_ = -1;
     }
-    std::error_code ignored;
-    std::filesystem::remove(log_path_, ignored);
   }
 
+  std::string listen_;
   std::uint16_t port_;
   std::filesystem::path log_path_;
   pid_t pid_ = -1;

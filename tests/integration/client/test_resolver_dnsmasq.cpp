@@ -210,6 +210,33 @@ TEST_F(ResolverDnsmasq, SetServersOnlyWhileIdle) {
   EXPECT_EQ(second->info.status, ResolveStatus::ok) << second->info.detail;
 }
 
+TEST(ResolverDnsmasqIpv6, QueriesAServerOnIpv6Loopback) {
+  std::string why;
+  auto dns = Dnsmasq::start(kCorpZone, why, "::1");
+  if (!dns) GTEST_SKIP() << "skipping (no IPv6 loopback?): " << why;
+  asio::io_context io;
+  ResolverOptions options;
+  options.servers = {dns->server()};
+  options.seed = 3;
+  auto resolver = Resolver::create(io.get_executor(), options);
+  ASSERT_TRUE(resolver) << resolver.error().message();
+  for (bool tcp : {false, true}) {
+    auto result = run_bounded(io, resolver->query_srv("_vlmcs._tcp.corp.test"));
+    ASSERT_TRUE(result);
+    EXPECT_EQ(result->info.status, ResolveStatus::ok) << result->info.detail;
+    EXPECT_EQ(result->info.server, dns->server());
+    EXPECT_EQ(result->info.server.front(), '[');
+    EXPECT_EQ(result->records.size(), 2u);
+    if (!tcp) {
+      options.use_tcp = true;
+      resolver = Resolver::create(io.get_executor(), options);
+      ASSERT_TRUE(resolver);
+    } else {
+      EXPECT_EQ(result->info.transport, DnsTransport::tcp);
+    }
+  }
+}
+
 // Big enough that the UDP answer (no EDNS: 512 bytes) is truncated; c-ares retries over TCP.
 std::vector<std::string> big_zone() {
   std::vector<std::string> args = {"--local=/big.test/"};

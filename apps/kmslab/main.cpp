@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
 
   Action action;
   // Subcommands, in the order `--help` lists them.
+  add_serve_command(app, action);
   add_explain_command(app, action);
   add_products_command(app, action);
   add_merge_command(app, action);

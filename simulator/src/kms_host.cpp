@@ -94,11 +94,12 @@ asio::awaitable<void> KmsHost::session(tcp::socket& socket) {
       co_return;
     }
     auto out = connection.on_pdu(pdu);
+    // Recorded before the answer leaves, so whoever has the answer also sees the count and log.
+    record(out.event, socket, std::chrono::steady_clock::now() - started);
     for (const auto& reply : out.pdus) {
       auto [wec, n] = co_await asio::async_write(socket, asio::buffer(reply), asio::as_tuple(asio::use_awaitable));
       if (wec) co_return;
     }
-    record(out.event, socket, std::chrono::steady_clock::now() - started);
     if (out.close) co_return;
   }
 }

@@ -26,7 +26,7 @@ Message srv_response(int records) {
 void BM_DecodeQuery(benchmark::State& state) {
   const auto wire = encode(make_query(1, N("_vlmcs._tcp.corp.example"), Type::srv, 1232)).value();
   for (auto _ : state) benchmark::DoNotOptimize(decode(wire));
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * wire.size()));
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(wire.size()));
 }
 BENCHMARK(BM_DecodeQuery);
 
@@ -39,7 +39,7 @@ BENCHMARK(BM_EncodeSrvResponse)->Arg(2)->Arg(40);
 void BM_DecodeSrvResponse(benchmark::State& state) {
   const auto wire = encode(srv_response(static_cast<int>(state.range(0)))).value();
   for (auto _ : state) benchmark::DoNotOptimize(decode(wire));
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * wire.size()));
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(wire.size()));
 }
 BENCHMARK(BM_DecodeSrvResponse)->Arg(2)->Arg(40);
 

@@ -92,7 +92,10 @@ json bind_ack_json(const proto::CapturedPdu& p, const rpc::BindAck& a) {
 
 json syntax_of(const proto::CapturedPdu& p) {
   if (!p.syntax) return nullptr;
-  return {{"name", rpc::to_string(*p.syntax)}, {"basis", proto::to_string(p.syntax_basis)}};
+  const char* basis = p.syntax_basis == proto::SyntaxBasis::negotiated       ? "negotiated"
+                      : p.syntax_basis == proto::SyntaxBasis::paired_request ? "paired_request"
+                                                                             : "inferred";
+  return {{"name", rpc::to_string(*p.syntax)}, {"basis", basis}};
 }
 
 json kms_request_json(const proto::CaptureKmsRequest& k) {

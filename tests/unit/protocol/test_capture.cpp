@@ -390,6 +390,50 @@ TEST(CaptureDecode, KnownSyntaxThatDoesNotFitIsAnError) {
   EXPECT_TRUE(contains(c.error().detail, "PDU 3")) << c.error().detail;
 }
 
+TEST(CaptureDecode, FaultAndBindNakAreNotedNotFailed) {
+  rpc::Fault fault;
+  fault.header.call_id = 2;
+  fault.status = rpc::kNcaUnknownInterface;
+  rpc::BindNak nak;
+  nak.reject_reason = rpc::kRejectProtocolVersionNotSupported;
+  Bytes b = *rpc::encode(fault);
+  const Bytes n = *rpc::encode(nak);
+  b.insert(b.end(), n.begin(), n.end());
+  const Capture c = decode_ok(b);
+  ASSERT_EQ(c.pdus.size(), 2u);
+  EXPECT_TRUE(c.ok());
+  const CaptureCheck* f = find_check(c.pdus[0], "RPC fault");
+  ASSERT_NE(f, nullptr);
+  EXPECT_TRUE(contains(f->detail, "0x1C010003 (nca_unk_if")) << f->detail;
+  const CaptureCheck* r = find_check(c.pdus[1], "bind refused");
+  ASSERT_NE(r, nullptr);
+  EXPECT_TRUE(contains(r->detail, "protocol version not supported")) << r->detail;
+}
+
+// Every single-byte corruption of a whole v6 session either decodes (possibly with failed checks)
+// or gives an error inside the stream: never a crash or an out-of-range offset (ASan runs this).
+TEST(CaptureDecode, EveryByteFlipOfASessionIsHandled) {
+  const Bytes good = stream({"v6_bind_request.hex", "v6_bind_ack.hex", "v6_alter_context_request.hex",
+                             "v6_alter_context_ack.hex", "v6_request.hex", "v6_response.hex"});
+  std::size_t errors = 0, failures = 0;
+  for (std::size_t i = 0; i < good.size(); ++i) {
+    Bytes b = good;
+    b[i] ^= 0x5A;
+    auto c = decode_capture(b);
+    if (!c) {
+      ++errors;
+      EXPECT_LE(c.error().offset, b.size()) << "byte " << i;
+      continue;
+    }
+    if (!c->ok()) {
+      ++failures;
+      EXPECT_LT(c->first_failure()->offset, b.size()) << "byte " << i;
+    }
+  }
+  EXPECT_GT(errors, 0u);
+  EXPECT_GT(failures, 0u);
+}
+
 TEST(CaptureDecode, EmptyStreamIsTruncated) {
   auto c = decode_capture(Bytes{});
   ASSERT_FALSE(c);

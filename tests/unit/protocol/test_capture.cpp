@@ -185,6 +185,29 @@ TEST_P(CaptureSession, NegotiatesAndVerifiesTheResponseAgainstTheRequest) {
 
 INSTANTIATE_TEST_SUITE_P(Versions, CaptureSession, ::testing::Values(4, 5, 6));
 
+TEST(CaptureDecode, SingleContextBindNeedsNoAlterContext) {
+  const Capture c = decode_ok(stream({"v5_ndr32only_bind_request.hex", "v5_ndr32only_bind_ack.hex",
+                                      "v5_ndr32only_request.hex", "v5_ndr32only_response.hex"}));
+  ASSERT_EQ(c.pdus.size(), 4u);
+  EXPECT_TRUE(c.ok()) << c.first_failure()->message();
+  ASSERT_TRUE(c.pdus[1].bind_outcome);
+  EXPECT_FALSE(c.pdus[1].bind_outcome->needs_alter_context);
+  EXPECT_EQ(c.pdus[2].syntax_basis, SyntaxBasis::negotiated);
+  ASSERT_NE(c.pdus[2].kms_request->sku, nullptr);
+  EXPECT_EQ(c.pdus[2].kms_request->sku->name, "Windows Server 2019 Standard");
+  EXPECT_TRUE(c.pdus[3].kms_response->verified);
+}
+
+TEST(CaptureDecode, AckThatAnswersAnotherCallFailsItsCheck) {
+  Bytes b = stream({"v6_bind_request.hex", "v6_bind_ack.hex"});
+  b[160 + 12] = 0x07;  // the ack's call_id no longer echoes the bind's (2)
+  const Capture c = decode_ok(b);
+  ASSERT_EQ(c.pdus.size(), 2u);
+  EXPECT_EQ(outcome_of(c.pdus[1], "answers the bind"), CheckOutcome::fail);
+  EXPECT_FALSE(c.pdus[1].bind_outcome);
+  EXPECT_FALSE(c.ok());
+}
+
 TEST(CaptureDecode, InfersNdr64WithoutABind) {
   for (const char* v : {"v4", "v6"}) {
     const std::string name = v;

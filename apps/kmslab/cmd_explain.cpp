@@ -1,6 +1,7 @@
 // `kmslab explain <code>`: an activation error code's meaning, runbook cause, findings and the
 // checks to run next, from the HRESULT table in kmslab::protocol.
 #include "commands.hpp"
+#include "explain_render.hpp"
 
 #include "kmslab/protocol/hresult.hpp"
 
@@ -98,31 +99,6 @@ nlohmann::json entry_json(const proto::HresultEntry& e) {
   return j;
 }
 
-void print_entry(const proto::HresultEntry& e, const proto::ParsedErrorCode& input) {
-  fmt::print("{}  {}\n", proto::format_hresult(e.code), e.name);
-  if (input.win32)
-    print_field("input", fmt::format("Win32 code {} = HRESULT_FROM_WIN32 -> {}", *input.win32,
-                                     proto::format_hresult(e.code)));
-  print_field("decimal", fmt::format("{} (signed {})", e.code, as_signed(e.code)));
-  if (auto w = proto::win32_from_hresult(e.code); w && !input.win32)
-    print_field("win32", fmt::format("{} (0x{:X})", *w, *w));
-  print_field("meaning", e.meaning);
-  print_field("how", e.how);
-  bool first = true;
-  for (auto c : e.causes) {
-    print_field(first ? "runbook" : "", fmt::format("{:<10}{}", proto::runbook_id(c), proto::runbook_label(c)));
-    first = false;
-  }
-  print_field("findings", e.findings.empty() ? "(none: kmslab does not detect this on the wire)"
-                                             : join(e.findings, ", "));
-  std::size_t n = 0;
-  for (const auto& check : e.next_checks) {
-    print_field(n == 0 ? "next checks" : "", fmt::format("{}. {}", n + 1, check), 3);
-    ++n;
-  }
-  print_field("source", fmt::format("{}: {}", e.verified ? "verified" : "NOT verified", e.provenance));
-}
-
 int run_list(const ExplainOptions& opt) {
   const auto table = proto::hresult_table();
   if (opt.json) {
@@ -172,12 +148,37 @@ int run_explain(const ExplainOptions& opt) {
     if (parsed->win32) j["input_win32"] = *parsed->win32;
     fmt::print("{}\n", j.dump(2));
   } else {
-    print_entry(*e, *parsed);
+    print_hresult_entry(*e, parsed->win32);
   }
   return kExitOk;
 }
 
 }  // namespace
+
+void print_hresult_entry(const proto::HresultEntry& e, std::optional<std::uint32_t> input_win32) {
+  fmt::print("{}  {}\n", proto::format_hresult(e.code), e.name);
+  if (input_win32)
+    print_field("input", fmt::format("Win32 code {} = HRESULT_FROM_WIN32 -> {}", *input_win32,
+                                     proto::format_hresult(e.code)));
+  print_field("decimal", fmt::format("{} (signed {})", e.code, as_signed(e.code)));
+  if (auto w = proto::win32_from_hresult(e.code); w && !input_win32)
+    print_field("win32", fmt::format("{} (0x{:X})", *w, *w));
+  print_field("meaning", e.meaning);
+  print_field("how", e.how);
+  bool first = true;
+  for (auto c : e.causes) {
+    print_field(first ? "runbook" : "", fmt::format("{:<10}{}", proto::runbook_id(c), proto::runbook_label(c)));
+    first = false;
+  }
+  print_field("findings", e.findings.empty() ? "(none: kmslab does not detect this on the wire)"
+                                             : join(e.findings, ", "));
+  std::size_t n = 0;
+  for (const auto& check : e.next_checks) {
+    print_field(n == 0 ? "next checks" : "", fmt::format("{}. {}", n + 1, check), 3);
+    ++n;
+  }
+  print_field("source", fmt::format("{}: {}", e.verified ? "verified" : "NOT verified", e.provenance));
+}
 
 void add_explain_command(CLI::App& app, Action& action) {
   auto opt = std::make_shared<ExplainOptions>();

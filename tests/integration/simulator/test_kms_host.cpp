@@ -51,7 +51,7 @@ TEST_F(KmsHostTest, ActivatesOverIpv4AndIpv6) {
 TEST_F(KmsHostTest, GarbageClosesOnlyThatConnectionAndIsCounted) {
   start();
   net::asio::io_context client;
-  for (const std::string junk : {std::string(64, '\xff'), std::string("GET / HTTP/1.1\r\n\r\n"),
+  for (const std::string& junk : {std::string(64, '\xff'), std::string("GET / HTTP/1.1\r\n\r\n"),
                                  std::string("\x05\x00\x0b\x03\x10\x00\x00\x00\xff\xff\x00\x00", 12)}) {
     net::tcp::socket s(client);
     s.connect(v4());

@@ -20,5 +20,6 @@ inline constexpr int kExitUsage = 2;
 void add_explain_command(CLI::App& app, Action& action);
 void add_products_command(CLI::App& app, Action& action);
 void add_merge_command(CLI::App& app, Action& action);  // kmslab merge a.json b.json [--json]
+void add_probe_command(CLI::App& app, Action& action);  // kmslab probe --domain corp.example [--json]
 
 }  // namespace kmslab::cli

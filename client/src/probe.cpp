@@ -333,6 +333,10 @@ class Probe {
     if (!ladder_target_ && !config_.cached_host.empty())
       ladder_target_ = target_of(config_.cached_host, TargetSource::ladder_name);
     if (!ladder_target_) co_return;  // no host known: nothing to climb with
+    const bool already_tried = std::any_of(obs_.attempts.begin(), obs_.attempts.end(), [&](const AttemptObservation& a) {
+      return a.host == ladder_target_->host && a.port == ladder_target_->port;
+    });
+    if (ip_literal(ladder_target_->host) && already_tried) co_return;  // by IP is what already failed
     auto& ladder = obs_.ladder;
     ladder.ran = true;
     ladder.trigger = !ladder_trigger_.empty() ? ladder_trigger_

@@ -9,8 +9,8 @@
 //      (like the client's DNS suffix list); targets ordered by the discovery model with the
 //      seeded generator; A/AAAA from the additional section when present, else queried.
 //   3. Targets are tried in order. As Windows does, the client moves on to the next target only
-//      when the address lookup, the TCP connect or the RPC bind failed; a host that completed the
-//      bind gives the final answer (activation, an in-band HRESULT, a bad response).
+//      when the target did not answer at the KMS level (no address, connect, bind or RPC failure);
+//      an activation, an in-band HRESULT or a response failing a client-side check is final.
 //   4. The triage ladder, when no client-path host answered at the KMS level: the host by name
 //      on its KMS port, then (unless that answered) by its IP address.
 //   5. --ntp: one SNTP query. 6. --find-tolerance: bisection of the client-time offset at which

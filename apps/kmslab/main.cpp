@@ -17,6 +17,8 @@ int main(int argc, char** argv) {
 
   Action action;
   // Subcommands, in the order `--help` lists them.
+  add_explain_command(app, action);
+  add_products_command(app, action);
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,56 @@
+// Where KMS codecs get their random bytes (request IVs, response salts, v6 plaintext IVs).
+//
+// Every codec that needs randomness takes a RandomSource&, so callers choose: OsRandom for real
+// traffic, SeededRandom for reproducible runs (same seed -> same bytes on every platform), and
+// ReplayRandom to feed back bytes recovered from a capture so an encoder reproduces it exactly.
+// A RandomSource is not thread-safe; use one per thread or connection.
+#pragma once
+
+#include "kmslab/protocol/bytes.hpp"
+
+#include <cstdint>
+#include <random>
+#include <span>
+
+namespace kmslab::protocol {
+
+class RandomSource {
+ public:
+  virtual ~RandomSource() = default;
+  // Fills `out` completely.
+  virtual void fill(std::span<std::uint8_t> out) = 0;
+};
+
+// OpenSSL RAND_bytes (the OS CSPRNG). Throws std::runtime_error if OpenSSL cannot supply bytes.
+class OsRandom final : public RandomSource {
+ public:
+  void fill(std::span<std::uint8_t> out) override;
+};
+
+// Deterministic: bytes are the little-endian words of std::mt19937_64(seed), whose output the
+// C++ standard fixes, so a seed printed in a report replays the same bytes anywhere.
+class SeededRandom final : public RandomSource {
+ public:
+  explicit SeededRandom(std::uint64_t seed) : engine_(seed) {}
+  void fill(std::span<std::uint8_t> out) override;
+
+ private:
+  std::mt19937_64 engine_;
+  std::uint64_t word_ = 0;
+  unsigned left_ = 0;  // unread bytes of word_
+};
+
+// Hands out exactly the given bytes, in order. Asking for more than is left is a test bug and
+// throws std::out_of_range (never silently invents bytes).
+class ReplayRandom final : public RandomSource {
+ public:
+  explicit ReplayRandom(Bytes bytes) : bytes_(std::move(bytes)) {}
+  void fill(std::span<std::uint8_t> out) override;
+  std::size_t remaining() const noexcept { return bytes_.size() - pos_; }
+
+ private:
+  Bytes bytes_;
+  std::size_t pos_ = 0;
+};
+
+}  // namespace kmslab::protocol

@@ -1,0 +1,94 @@
+#include "kmslab/protocol/utf16.hpp"
+
+#include <fmt/format.h>
+
+namespace kmslab::protocol {
+
+namespace {
+
+Error bad_utf8(std::size_t at, std::string_view what) {
+  return make_error(Errc::bad_value, at, fmt::format("invalid UTF-8: {}", what));
+}
+
+void append_utf8(std::string& out, char32_t cp) {
+  auto put = [&out](unsigned v) { out.push_back(static_cast<char>(static_cast<unsigned char>(v))); };
+  const auto v = static_cast<unsigned>(cp);
+  if (v < 0x80) {
+    put(v);
+  } else if (v < 0x800) {
+    put(0xC0 | (v >> 6));
+    put(0x80 | (v & 0x3F));
+  } else if (v < 0x10000) {
+    put(0xE0 | (v >> 12));
+    put(0x80 | ((v >> 6) & 0x3F));
+    put(0x80 | (v & 0x3F));
+  } else {
+    put(0xF0 | (v >> 18));
+    put(0x80 | ((v >> 12) & 0x3F));
+    put(0x80 | ((v >> 6) & 0x3F));
+    put(0x80 | (v & 0x3F));
+  }
+}
+
+}  // namespace
+
+Result<std::u16string> utf8_to_utf16(std::string_view text) {
+  std::u16string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    const auto lead = static_cast<unsigned char>(text[i]);
+    std::size_t len = 0;
+    char32_t cp = 0;
+    char32_t min = 0;
+    if (lead < 0x80) {
+      len = 1, cp = lead;
+    } else if ((lead & 0xE0) == 0xC0) {
+      len = 2, cp = lead & 0x1Fu, min = 0x80;
+    } else if ((lead & 0xF0) == 0xE0) {
+      len = 3, cp = lead & 0x0Fu, min = 0x800;
+    } else if ((lead & 0xF8) == 0xF0) {
+      len = 4, cp = lead & 0x07u, min = 0x10000;
+    } else {
+      return bad_utf8(i, "unexpected byte");
+    }
+    if (i + len > text.size()) return bad_utf8(i, "truncated sequence");
+    for (std::size_t k = 1; k < len; ++k) {
+      const auto cont = static_cast<unsigned char>(text[i + k]);
+      if ((cont & 0xC0) != 0x80) return bad_utf8(i + k, "expected a continuation byte");
+      cp = (cp << 6) | (cont & 0x3Fu);
+    }
+    if (cp < min) return bad_utf8(i, "overlong sequence");
+    if (cp >= 0xD800 && cp <= 0xDFFF) return bad_utf8(i, "surrogate code point");
+    if (cp > 0x10FFFF) return bad_utf8(i, "code point above U+10FFFF");
+    if (cp >= 0x10000) {
+      const char32_t v = cp - 0x10000;
+      out.push_back(static_cast<char16_t>(0xD800 + (v >> 10)));
+      out.push_back(static_cast<char16_t>(0xDC00 + (v & 0x3FF)));
+    } else {
+      out.push_back(static_cast<char16_t>(cp));
+    }
+    i += len;
+  }
+  return out;
+}
+
+std::string utf16_to_utf8(std::u16string_view units) {
+  std::string out;
+  out.reserve(units.size());
+  for (std::size_t i = 0; i < units.size(); ++i) {
+    const char32_t u = units[i];
+    if (u >= 0xD800 && u <= 0xDBFF && i + 1 < units.size() && units[i + 1] >= 0xDC00 &&
+        units[i + 1] <= 0xDFFF) {
+      const char32_t low = units[i + 1];
+      append_utf8(out, 0x10000 + ((u - 0xD800) << 10) + (low - 0xDC00));
+      ++i;
+    } else if (u >= 0xD800 && u <= 0xDFFF) {
+      append_utf8(out, 0xFFFD);
+    } else {
+      append_utf8(out, u);
+    }
+  }
+  return out;
+}
+
+}  // namespace kmslab::protocol

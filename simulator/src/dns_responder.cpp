@@ -1,0 +1,261 @@
+// DNS responder transports: UDP loop, TCP acceptor and sessions, all on one strand. The answers
+// themselves come from serve() (dns_handler.cpp); this file only moves bytes, keeps deadlines
+// and counts.
+#include "kmslab/simulator/dns_responder.hpp"
+
+#include "kmslab/net/deadline.hpp"
+#include "kmslab/net/spawn.hpp"
+
+#include <algorithm>
+#include <map>
+#include <utility>
+
+namespace kmslab::simulator {
+
+namespace asio = net::asio;
+using net::tcp;
+using net::udp;
+using namespace std::chrono_literals;
+
+struct DnsResponder::State {
+  State(const asio::any_io_executor& executor, ZoneSet z, DnsResponderConfig c)
+      : strand(asio::make_strand(executor)),
+        config(std::move(c)),
+        zones(std::move(z)),
+        udp_socket(strand),
+        acceptor(strand),
+        stop_event(net::make_stop_event(strand)) {}
+
+  asio::any_io_executor strand;
+  DnsResponderConfig config;
+  ZoneSet zones;
+  std::vector<DnsInterceptor> interceptors;
+  DnsCounters counters;
+  udp::socket udp_socket;
+  tcp::acceptor acceptor;
+  asio::steady_timer stop_event;  // cancelled by shutdown() to wake delayed replies
+  std::map<std::uint64_t, tcp::socket*> connections;  // open sessions, closed by shutdown()
+  std::uint64_t next_connection = 0;
+  std::uint64_t sequence = 0;
+  bool stopped = false;
+  udp::endpoint udp_bound;
+  tcp::endpoint tcp_bound;
+
+  void shutdown() {
+    if (stopped) return;
+    stopped = true;
+    boost::system::error_code ignored;
+    udp_socket.close(ignored);
+    acceptor.close(ignored);
+    stop_event.cancel();
+    for (auto& [id, socket] : connections) socket->close(ignored);
+  }
+
+  DnsOutcome run(protocol::ByteSpan query, DnsTransport transport) {
+    DnsOutcome out = serve(query, transport, ++sequence, zones, interceptors, config.handler);
+    if (out.malformed) ++counters.malformed;
+    if (out.action != DnsAction::reply) ++counters.dropped;
+    return out;
+  }
+
+  void sent(const DnsOutcome& out) {
+    ++counters.responses;
+    std::size_t slot = DnsCounters::kRcodeSlots - 1;
+    if (out.rcode) slot = std::min<std::size_t>(static_cast<std::size_t>(*out.rcode), slot);
+    ++counters.responses_by_rcode[slot];
+    if (out.truncated) ++counters.truncated;
+  }
+};
+
+namespace {
+
+using State = DnsResponder::State;
+
+asio::awaitable<void> delayed_udp_reply(std::shared_ptr<State> s, udp::endpoint peer, DnsOutcome out) {
+  if (!co_await net::sleep_unless(out.delay, s->stop_event)) co_return;
+  auto [ec, n] = co_await s->udp_socket.async_send_to(asio::buffer(out.wire), peer,
+                                                      asio::as_tuple(asio::use_awaitable));
+  if (!ec) s->sent(out);
+}
+
+asio::awaitable<void> udp_loop(std::shared_ptr<State> s) {
+  std::vector<std::uint8_t> buffer(65536);
+  int consecutive_errors = 0;
+  for (;;) {
+    udp::endpoint peer;
+    auto [ec, n] = co_await s->udp_socket.async_receive_from(asio::buffer(buffer), peer,
+                                                             asio::as_tuple(asio::use_awaitable));
+    if (s->stopped || ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor) co_return;
+    if (ec) {
+      // Errors such as ICMP port unreachable from an earlier reply are transient; back off only
+      // if they persist, so the loop never spins.
+      if (++consecutive_errors > 100 && !co_await net::sleep_unless(10ms, s->stop_event)) co_return;
+      continue;
+    }
+    consecutive_errors = 0;
+    ++s->counters.queries_udp;
+    DnsOutcome out = s->run(protocol::ByteSpan(buffer.data(), n), DnsTransport::udp);
+    if (out.action != DnsAction::reply) continue;
+    if (out.delay > 0ms) {
+      net::spawn_logged(s->strand, delayed_udp_reply(s, peer, std::move(out)), "dns udp delayed reply");
+      continue;
+    }
+    auto [send_ec, sent] = co_await s->udp_socket.async_send_to(asio::buffer(out.wire), peer,
+                                                                asio::as_tuple(asio::use_awaitable));
+    if (!send_ec) s->sent(out);
+  }
+}
+
+asio::awaitable<void> tcp_session(std::shared_ptr<State> s, tcp::socket socket) {
+  const std::uint64_t id = s->next_connection++;
+  s->connections.emplace(id, &socket);
+  struct Registration {
+    State& state;
+    std::uint64_t id;
+    ~Registration() {
+      state.connections.erase(id);
+      --state.counters.tcp_connections_open;
+    }
+  } registration{*s, id};
+
+  const auto idle = s->config.tcp_idle_timeout;
+  std::array<std::uint8_t, 2> prefix{};
+  std::vector<std::uint8_t> body;
+  std::vector<std::uint8_t> frame;
+  for (std::size_t served = 0; served < s->config.max_queries_per_tcp_connection && !s->stopped; ++served) {
+    auto got = co_await net::with_timeout(
+        asio::async_read(socket, asio::buffer(prefix), asio::as_tuple(asio::use_awaitable)), idle);
+    if (!got) {
+      ++s->counters.tcp_timeouts;
+      break;
+    }
+    if (std::get<0>(*got)) break;  // EOF, reset, or closed by stop()
+    const std::size_t length = (std::size_t{prefix[0]} << 8) | prefix[1];
+    if (length == 0 || length > s->config.max_tcp_message) {
+      ++s->counters.malformed;  // cannot resynchronise the stream: close it
+      ++s->counters.dropped;
+      break;
+    }
+    body.resize(length);
+    got = co_await net::with_timeout(
+        asio::async_read(socket, asio::buffer(body), asio::as_tuple(asio::use_awaitable)), idle);
+    if (!got) {
+      ++s->counters.tcp_timeouts;
+      break;
+    }
+    if (std::get<0>(*got)) break;
+    ++s->counters.queries_tcp;
+    DnsOutcome out = s->run(body, DnsTransport::tcp);
+    if (out.delay > 0ms && !co_await net::sleep_unless(out.delay, s->stop_event)) break;
+    if (out.action == DnsAction::close) break;
+    if (out.action == DnsAction::drop) continue;
+    frame.clear();
+    frame.push_back(static_cast<std::uint8_t>(out.wire.size() >> 8));
+    frame.push_back(static_cast<std::uint8_t>(out.wire.size()));
+    frame.insert(frame.end(), out.wire.begin(), out.wire.end());
+    auto wrote = co_await net::with_timeout(
+        asio::async_write(socket, asio::buffer(frame), asio::as_tuple(asio::use_awaitable)),
+        s->config.tcp_write_timeout);
+    if (!wrote) {
+      ++s->counters.tcp_timeouts;
+      break;
+    }
+    if (std::get<0>(*wrote)) break;
+    s->sent(out);
+  }
+  boost::system::error_code ignored;
+  socket.shutdown(tcp::socket::shutdown_both, ignored);
+  socket.close(ignored);
+}
+
+asio::awaitable<void> accept_loop(std::shared_ptr<State> s) {
+  for (;;) {
+    auto [ec, socket] = co_await s->acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
+    if (s->stopped || ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor) co_return;
+    if (ec) {  // e.g. out of file descriptors: wait a little instead of spinning
+      if (!co_await net::sleep_unless(10ms, s->stop_event)) co_return;
+      continue;
+    }
+    if (s->counters.tcp_connections_open >= s->config.max_tcp_connections) {
+      ++s->counters.tcp_connections_rejected;
+      boost::system::error_code ignored;
+      socket.close(ignored);
+      continue;
+    }
+    ++s->counters.tcp_connections_open;
+    ++s->counters.tcp_connections_total;
+    net::spawn_logged(s->strand, tcp_session(s, std::move(socket)), "dns tcp session");
+  }
+}
+
+boost::system::error_code bind_both(State& s, const asio::ip::address& address, std::uint16_t port) {
+  boost::system::error_code ec;
+  const udp::endpoint udp_at(address, port);
+  s.udp_socket.open(udp_at.protocol(), ec);
+  if (!ec) s.udp_socket.bind(udp_at, ec);
+  if (ec) return ec;
+  const tcp::endpoint tcp_at(address, s.udp_socket.local_endpoint().port());
+  s.acceptor.open(tcp_at.protocol(), ec);
+  if (!ec) s.acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) s.acceptor.bind(tcp_at, ec);
+  if (!ec) s.acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  return ec;
+}
+
+}  // namespace
+
+std::uint64_t DnsCounters::responses_with(dns::Rcode rcode) const noexcept {
+  const auto slot = std::min<std::size_t>(static_cast<std::size_t>(rcode), kRcodeSlots - 1);
+  return responses_by_rcode[slot];
+}
+
+DnsResponder::DnsResponder(net::asio::any_io_executor executor, ZoneSet zones, DnsResponderConfig config)
+    : state_(std::make_shared<State>(executor, std::move(zones), std::move(config))) {}
+
+DnsResponder::~DnsResponder() { stop(); }
+
+boost::system::error_code DnsResponder::start() {
+  State& s = *state_;
+  boost::system::error_code ec;
+  const auto address = asio::ip::make_address(s.config.address, ec);
+  if (ec) return ec;
+  const int attempts = s.config.port == 0 ? std::max(1, s.config.port_attempts) : 1;
+  for (int i = 0; i < attempts; ++i) {
+    ec = bind_both(s, address, s.config.port);
+    if (!ec) break;
+    boost::system::error_code ignored;
+    s.udp_socket.close(ignored);
+    s.acceptor.close(ignored);
+  }
+  if (ec) return ec;
+  s.udp_bound = s.udp_socket.local_endpoint();
+  s.tcp_bound = s.acceptor.local_endpoint();
+  net::spawn_logged(s.strand, udp_loop(state_), "dns udp loop");
+  net::spawn_logged(s.strand, accept_loop(state_), "dns tcp acceptor");
+  return {};
+}
+
+void DnsResponder::stop() {
+  asio::dispatch(state_->strand, [s = state_] { s->shutdown(); });
+}
+
+udp::endpoint DnsResponder::udp_endpoint() const { return state_->udp_bound; }
+tcp::endpoint DnsResponder::tcp_endpoint() const { return state_->tcp_bound; }
+std::uint16_t DnsResponder::port() const { return state_->udp_bound.port(); }
+const DnsCounters& DnsResponder::counters() const noexcept { return state_->counters; }
+
+std::future<void> DnsResponder::update(std::function<void(ZoneSet&, std::vector<DnsInterceptor>&)> change) {
+  auto promise = std::make_shared<std::promise<void>>();
+  auto done = promise->get_future();
+  asio::dispatch(state_->strand, [s = state_, change = std::move(change), promise] {
+    try {
+      change(s->zones, s->interceptors);
+      promise->set_value();
+    } catch (...) {
+      promise->set_exception(std::current_exception());
+    }
+  });
+  return done;
+}
+
+}  // namespace kmslab::simulator

@@ -2,6 +2,7 @@
 // The crashing inputs themselves are replayed from tests/fuzz/regressions/ by fuzz_replay.*;
 // these tests state the broken rule directly so a reader sees what was wrong.
 #include "kmslab/protocol/dns_message.hpp"
+#include "kmslab/protocol/dns_text.hpp"
 
 #include <gtest/gtest.h>
 
@@ -24,6 +25,18 @@ TEST(FuzzRegression, DnsTruncateToSetsTcWhenTheQuestionAloneExceedsTheLimit) {
   ASSERT_TRUE(back) << back.error().message();
   EXPECT_TRUE(back->header.tc);
   EXPECT_EQ(back->questions.size(), 1u);
+}
+
+// fuzz_dns_message, regressions/dns_message/empty_txt_rdata_has_no_text_form.bin: a TXT record
+// with an empty rdata decodes (zero strings), but format_rdata printed it as "", which
+// parse_rdata rejects ("TXT rdata needs at least one string"). It now prints RFC 3597's "\# 0".
+TEST(FuzzRegression, DnsEmptyTxtRdataPrintsAsTextThatParsesBack) {
+  const dns::Rdata empty = dns::TxtData{};
+  const std::string text = dns::format_rdata(empty);
+  EXPECT_EQ(text, "\\# 0");
+  auto back = dns::parse_rdata(dns::Type::txt, text);
+  ASSERT_TRUE(back) << back.error().message();
+  EXPECT_EQ(dns::format_rdata(*back), text);
 }
 
 }  // namespace

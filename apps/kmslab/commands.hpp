@@ -19,5 +19,7 @@ inline constexpr int kExitUsage = 2;
 // (one add_<name>_command per subcommand, each defined in cmd_<name>.cpp)
 void add_explain_command(CLI::App& app, Action& action);
 void add_products_command(CLI::App& app, Action& action);
+void add_merge_command(CLI::App& app, Action& action);  // kmslab merge a.json b.json [--json]
+void add_serve_command(CLI::App& app, Action& action);
 
 }  // namespace kmslab::cli

@@ -17,8 +17,10 @@ int main(int argc, char** argv) {
 
   Action action;
   // Subcommands, in the order `--help` lists them.
+  add_serve_command(app, action);
   add_explain_command(app, action);
   add_products_command(app, action);
+  add_merge_command(app, action);
 
   try {
     app.parse(argc, argv);

@@ -1,10 +1,15 @@
 // Base request / response codecs (§2, §3): the cleartext layouts every version shares.
-#include "kmslab/protocol/kms_message.hpp"
+#include "kms_framing.hpp"
 #include "kmslab/protocol/utf16.hpp"
 
 #include <fmt/format.h>
 
+#include <initializer_list>
+#include <utility>
+
 namespace kmslab::protocol {
+
+using detail::write_version;
 
 namespace {
 
@@ -15,15 +20,14 @@ constexpr std::size_t kWorkstationBytes = 2 * kKmsWorkstationUnits;
 // for the terminator.
 Result<std::u16string> to_wire_units(std::string_view text, std::size_t max_units_with_nul,
                                      std::string_view field) {
+  if (const auto nul = text.find('\0'); nul != std::string_view::npos)
+    return make_error(Errc::bad_value, nul, fmt::format("{} contains a NUL character", field));
   auto units = utf8_to_utf16(text);
   if (!units) {
     Error e = units.error();
     e.detail = fmt::format("{}: {}", field, e.detail);
     return e;
   }
-  for (std::size_t i = 0; i < units->size(); ++i)
-    if ((*units)[i] == u'\0')
-      return make_error(Errc::bad_value, i, fmt::format("{} contains a NUL character", field));
   if (units->size() + 1 > max_units_with_nul)
     return make_error(Errc::too_large, 0,
                       fmt::format("{} is {} UTF-16 units; at most {} fit with the NUL terminator",
@@ -40,9 +44,19 @@ char16_t unit_at(ByteSpan b, std::size_t i) {
   return static_cast<char16_t>(b[2 * i] | (b[2 * i + 1] << 8));
 }
 
-void write_version(ByteWriter& w, KmsVersion v) {
-  w.u16(v.minor);
-  w.u16(v.major);
+struct U32Field {
+  std::uint32_t* out;
+  const char* name;
+};
+
+// Reads consecutive u32 fields; a short buffer names the field that was cut.
+Result<void> read_u32s(ByteReader& r, std::initializer_list<U32Field> fields) {
+  for (const U32Field& f : fields) {
+    auto v = r.u32(f.name);
+    if (!v) return v.error();
+    *f.out = *v;
+  }
+  return {};
 }
 
 Result<KmsVersion> read_version(ByteReader& r, std::string_view field) {
@@ -107,24 +121,18 @@ Result<KmsRequest> decode_base_request(ByteSpan base, std::size_t base_offset) {
   auto version = read_version(r, "version");
   if (!version) return version.error();
   q.version = *version;
-  // Fields in wire order; each read names its field should the buffer be short.
-  struct U32Field { std::uint32_t* out; const char* name; };
-  for (auto [out, name] : {U32Field{&q.vm_flag, "VM flag"}, U32Field{&q.license_status, "license status"},
-                           U32Field{&q.binding_expiration_min, "binding expiration"}}) {
-    auto v = r.u32(name);
-    if (!v) return v.error();
-    *out = *v;
-  }
-  struct GuidField { Guid* out; const char* name; };
-  for (auto [out, name] : {GuidField{&q.app_id, "application ID"}, GuidField{&q.sku_id, "SKU ID"},
-                           GuidField{&q.kms_count_id, "KMS count ID"}, GuidField{&q.cmid, "CMID"}}) {
+  if (auto ok = read_u32s(r, {{&q.vm_flag, "VM flag"},
+                              {&q.license_status, "license status"},
+                              {&q.binding_expiration_min, "binding expiration"}});
+      !ok)
+    return ok.error();
+  for (auto [out, name] : {std::pair{&q.app_id, "application ID"}, std::pair{&q.sku_id, "SKU ID"},
+                           std::pair{&q.kms_count_id, "KMS count ID"}, std::pair{&q.cmid, "CMID"}}) {
     auto g = read_guid(r, name);
     if (!g) return g.error();
     *out = *g;
   }
-  auto n_policy = r.u32("N policy");
-  if (!n_policy) return n_policy.error();
-  q.n_policy = *n_policy;
+  if (auto ok = read_u32s(r, {{&q.n_policy, "N policy"}}); !ok) return ok.error();
   auto time = r.u64("client time");
   if (!time) return time.error();
   q.client_time = *time;
@@ -198,14 +206,11 @@ Result<KmsResponse> read_base_response(ByteReader& r) {
   auto time = r.u64("client time");
   if (!time) return time.error();
   s.client_time = *time;
-  struct U32Field { std::uint32_t* out; const char* name; };
-  for (auto [out, name] : {U32Field{&s.current_count, "current count"},
-                           U32Field{&s.activation_interval_min, "activation interval"},
-                           U32Field{&s.renewal_interval_min, "renewal interval"}}) {
-    auto v = r.u32(name);
-    if (!v) return v.error();
-    *out = *v;
-  }
+  if (auto ok = read_u32s(r, {{&s.current_count, "current count"},
+                              {&s.activation_interval_min, "activation interval"},
+                              {&s.renewal_interval_min, "renewal interval"}});
+      !ok)
+    return ok.error();
   return s;
 }
 

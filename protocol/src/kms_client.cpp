@@ -29,8 +29,7 @@ Result<ClientRequest> build_request(const KmsRequest& request, RandomSource& rng
     w.bytes(kms_v4_mac(*base));
   } else {
     rng.fill(out.iv);
-    w.u16(request.version.minor);
-    w.u16(request.version.major);
+    write_version(w, request.version);
     w.bytes(out.iv);
     w.bytes(kms_cbc_encrypt(cipher_for(request.version), out.iv, pkcs7_pad(*base)));
   }
@@ -42,7 +41,6 @@ Result<DecodedResponse> decode_response(ByteSpan payload) {
   auto version = peek_version(payload);
   if (!version) return version.error();
   DecodedResponse d;
-  d.version = *version;
 
   if (version->major == 4) {
     ByteReader r(payload);
@@ -94,10 +92,10 @@ Result<DecodedResponse> decode_response(ByteSpan payload) {
   if (!base) return base.error();
   d.response = std::move(*base);
   d.trailer_offset = b.offset();
-  if (d.response.version != d.version)
+  if (d.response.version != *version)
     return make_error(Errc::bad_version, kEncryptedAt,
                       fmt::format("encrypted response version {} differs from the cleartext {}",
-                                  to_string(d.response.version), to_string(d.version)));
+                                  to_string(d.response.version), to_string(*version)));
   auto salt_xor = b.array<kSaltXorSize>("salt XOR");
   if (!salt_xor) return salt_xor.error();
   d.salt_xor = *salt_xor;
@@ -133,10 +131,9 @@ Result<VerifiedResponse> verify_response(ByteSpan payload, const ClientRequest& 
   auto decoded = decode_response(payload);
   if (!decoded) return decoded.error();
   const DecodedResponse& d = *decoded;
-  if (d.version != request.version || d.response.version != request.version)
+  if (d.response.version != request.version)
     return make_error(Errc::bad_version, 0,
-                      fmt::format("KMS {} response to a {} request",
-                                  to_string(d.version != request.version ? d.version : d.response.version),
+                      fmt::format("KMS {} response to a {} request", to_string(d.response.version),
                                   to_string(request.version)));
 
   VerifiedResponse out{d.response, d.hwid, false, 0};

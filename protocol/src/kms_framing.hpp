@@ -5,6 +5,12 @@
 
 namespace kmslab::protocol::detail {
 
+// minor u16 then major u16, so the u32 reads 0x00060000 for 6.0.
+inline void write_version(ByteWriter& w, KmsVersion v) {
+  w.u16(v.minor);
+  w.u16(v.major);
+}
+
 inline KmsCipher cipher_for(KmsVersion v) { return v.major == 6 ? KmsCipher::v6 : KmsCipher::v5; }
 
 // Cleartext prefix of every v5/v6 payload: u32 version, 16-byte IV. Ciphertext starts here, and

@@ -17,7 +17,6 @@ Result<HostRequest> parse_request(ByteSpan payload) {
                       fmt::format("KMS v{} request is {} bytes, expected {}", version->major,
                                   payload.size(), expected));
   HostRequest out;
-  out.version = *version;
   ByteReader r(payload);
 
   if (v4) {
@@ -56,7 +55,7 @@ Result<HostRequest> parse_request(ByteSpan payload) {
 
 Result<Bytes> build_response(const KmsResponse& response, const HostRequest& request,
                              RandomSource& rng, const HostResponseOptions& options) {
-  const KmsVersion v = request.version;
+  const KmsVersion v = request.request.version;
   if (!is_supported(v))
     return make_error(Errc::bad_version, 0, fmt::format("cannot answer a KMS {} request", to_string(v)));
   auto base = encode_base_response(response);
@@ -91,8 +90,7 @@ Result<Bytes> build_response(const KmsResponse& response, const HostRequest& req
     body.bytes(kms_v6_hmac_tag(response.client_time, signed_part.data()));
   }
 
-  w.u16(v.minor);
-  w.u16(v.major);
+  write_version(w, v);
   w.bytes(wire_iv);
   w.bytes(kms_cbc_encrypt(cipher_for(v), wire_iv, pkcs7_pad(body.data())));
   return std::move(w).take();

@@ -37,27 +37,29 @@ Result<std::u16string> utf8_to_utf16(std::string_view text) {
   out.reserve(text.size());
   for (std::size_t i = 0; i < text.size();) {
     const auto lead = static_cast<unsigned char>(text[i]);
-    std::size_t len = 0;
-    char32_t cp = 0;
-    char32_t min = 0;
+    // Sequence length, payload bits of the lead byte, smallest code point that needs this length.
+    struct Form { std::size_t len; unsigned mask; char32_t min; };
+    Form form{};
     if (lead < 0x80) {
-      len = 1, cp = lead;
+      form = {1, 0x7F, 0};
     } else if ((lead & 0xE0) == 0xC0) {
-      len = 2, cp = lead & 0x1Fu, min = 0x80;
+      form = {2, 0x1F, 0x80};
     } else if ((lead & 0xF0) == 0xE0) {
-      len = 3, cp = lead & 0x0Fu, min = 0x800;
+      form = {3, 0x0F, 0x800};
     } else if ((lead & 0xF8) == 0xF0) {
-      len = 4, cp = lead & 0x07u, min = 0x10000;
+      form = {4, 0x07, 0x10000};
     } else {
       return bad_utf8(i, "unexpected byte");
     }
+    const std::size_t len = form.len;
+    char32_t cp = lead & form.mask;
     if (i + len > text.size()) return bad_utf8(i, "truncated sequence");
     for (std::size_t k = 1; k < len; ++k) {
       const auto cont = static_cast<unsigned char>(text[i + k]);
       if ((cont & 0xC0) != 0x80) return bad_utf8(i + k, "expected a continuation byte");
       cp = (cp << 6) | (cont & 0x3Fu);
     }
-    if (cp < min) return bad_utf8(i, "overlong sequence");
+    if (cp < form.min) return bad_utf8(i, "overlong sequence");
     if (cp >= 0xD800 && cp <= 0xDFFF) return bad_utf8(i, "surrogate code point");
     if (cp > 0x10FFFF) return bad_utf8(i, "code point above U+10FFFF");
     if (cp >= 0x10000) {

@@ -1,5 +1,7 @@
 #include "kmslab/simulator/sim_config.hpp"
 
+#include "kmslab/simulator/kms_host_policy.hpp"
+
 #include <fmt/format.h>
 
 #include <set>
@@ -108,6 +110,12 @@ KmsHostSpec read_host(const ConfigNode& n) {
   if (auto products = n.optional_child("products")) {
     h.products = products->as_string_list();
     if (h.products.size() == 1 && h.products[0] == "all") h.products.clear();
+    const auto entries = products->is_sequence() ? products->items() : std::vector<ConfigNode>{*products};
+    for (std::size_t i = 0; i < h.products.size(); ++i) {
+      if (h.products[i] == "any") continue;
+      std::string error;
+      if (KmsHostPolicy::resolve_products(h.products[i], error).empty()) entries.at(i).fail(error);
+    }
   }
   if (auto count = n.optional_child("count")) {
     const std::string text = count->as_string();

@@ -82,12 +82,16 @@ TEST_P(SntpChrony, ChronyMeasuresTheConfiguredSkew) {
   RunningResponder server(clock);
   ASSERT_FALSE(server.start());
 
-  const auto t0 = std::chrono::steady_clock::now();
-  const ChronyRun run = run_chrony(chronyd_, server->local_endpoint().port());
-  const auto took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("chronyd -Q (%.1f s, status %d):\n%s", took, run.status, run.output.c_str());
-
-  const auto offset = measured_offset(run.output);
+  // chronyd discards a sample whose round trip looks bad, which a loaded CI machine can cause;
+  // one more (bounded) run tells that apart from a responder that is really wrong.
+  std::optional<double> offset;
+  for (int attempt = 0; attempt < 2 && !offset; ++attempt) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const ChronyRun run = run_chrony(chronyd_, server->local_endpoint().port());
+    const auto took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::printf("chronyd -Q (%.1f s, status %d):\n%s", took, run.status, run.output.c_str());
+    offset = measured_offset(run.output);
+  }
   ASSERT_TRUE(offset) << "chronyd printed no measurement";
   EXPECT_NEAR(*offset, skew_s, 0.5);
   EXPECT_GE(server->counters().responses, 1u);

@@ -37,7 +37,6 @@ TEST_P(KmsRoundTrip, ClientHostClient) {
   EXPECT_EQ(e.client.payload.size(), v.major == 4 ? 252u : 260u);
   EXPECT_EQ(e.client.version, v);
   EXPECT_EQ(e.host.request, q);
-  EXPECT_EQ(e.host.version, v);
   if (v.major == 4) {
     EXPECT_TRUE(e.host.v4_mac_valid);
     EXPECT_EQ(e.client.iv, Block{});
@@ -225,7 +224,7 @@ TEST(KmsBaseCodecs, BuildRefusesUnknownVersions) {
     q.version = v;
     test::expect_error(build_request(q, rng).error(), Errc::bad_version, to_string(v), to_string(v));
     HostRequest host;
-    host.version = v;
+    host.request.version = v;
     test::expect_error(build_response(sample_response(q), host, rng).error(), Errc::bad_version,
                        to_string(v), to_string(v));
   }

@@ -65,3 +65,18 @@ TEST(SimConfig, ErrorsNameLineKeyAndFix) {
 
 }  // namespace
 }  // namespace kmslab::simulator
+
+namespace kmslab::simulator {
+namespace {
+
+TEST(SimConfig, ProductsAreCheckedAgainstTheIdTable) {
+  auto ok = load_simulator_config_text("kms_hosts:\n  - name: a\n    products: [office, Windows Server 2019, any]\n", "p.yaml");
+  EXPECT_TRUE(ok) << ok.error().format();
+  auto bad = load_simulator_config_text("kms_hosts:\n  - name: a\n    products: [office, Windows 95]\n", "p.yaml");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().path, "kms_hosts[0].products[1]");
+  EXPECT_NE(bad.error().message.find("kmslab products"), std::string::npos) << bad.error().format();
+}
+
+}  // namespace
+}  // namespace kmslab::simulator

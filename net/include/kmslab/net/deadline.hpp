@@ -23,13 +23,21 @@ namespace kmslab::net {
 
 using Duration = std::chrono::steady_clock::duration;
 
+// REQUIRES: T is default-constructible (the parallel group holds a slot for each result).
 template <class T>
 asio::awaitable<std::optional<T>> with_timeout(asio::awaitable<T> op, Duration timeout) {
-  using namespace asio::experimental::awaitable_operators;
-  asio::steady_timer timer(co_await asio::this_coro::executor, timeout);
-  auto result = co_await (std::move(op) || timer.async_wait(asio::as_tuple(asio::use_awaitable)));
-  if (result.index() == 0) co_return std::optional<T>(std::move(std::get<0>(result)));
-  co_return std::nullopt;
+  // Not awaitable_operators' `||`: it waits for the first *successful* completion, so an op that
+  // throws would be reported as a timeout once the timer fires.
+  auto executor = co_await asio::this_coro::executor;
+  asio::steady_timer timer(executor, timeout);
+  auto [order, error, value, timer_ec] =
+      co_await asio::experimental::make_parallel_group(asio::co_spawn(executor, std::move(op), asio::deferred),
+                                                       timer.async_wait(asio::deferred))
+          .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
+  (void)timer_ec;
+  if (order[0] != 0) co_return std::nullopt;
+  if (error) std::rethrow_exception(error);
+  co_return std::optional<T>(std::move(value));
 }
 
 // The void form: true when `op` completed within `timeout`.

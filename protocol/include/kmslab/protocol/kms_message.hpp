@@ -15,13 +15,14 @@
 // Result errors; `code` says which class of check failed and `detail` names the check:
 //   truncated      payload shorter than its layout needs (field named)
 //   trailing_data  payload longer than its layout
-//   bad_length     ePID size odd or inconsistent; ciphertext not a whole number of blocks
+//   bad_length     ePID size odd; ciphertext not a whole number of blocks
 //   too_large      ePID size above 128 bytes; text longer than its field
 //   bad_version    version not 4.0/5.0/6.0; outer vs inner version; response vs request version
 //   bad_integrity  PKCS#7 pad, v4 MAC, v5/v6 hash, v5 IV echo, v6 XoredIVs, v6 HMAC
 //   bad_value      ePID without NUL / with an inner NUL; CMID or client time not echoed; bad UTF-8
-// Offsets count bytes from the start of the payload (for encrypted parts: the position of the
-// plaintext byte's ciphertext, which CBC keeps aligned).
+// Decoder offsets count bytes from the start of the payload (for encrypted parts: the position
+// of the plaintext byte's ciphertext, which CBC keeps aligned). Encoder errors about text
+// (bad UTF-8, embedded NUL) give the byte index in that text.
 //
 // Randomness comes only from the RandomSource argument, in a fixed order (documented per
 // function) so ReplayRandom can reproduce a captured exchange byte for byte.
@@ -119,8 +120,7 @@ Result<ClientRequest> build_request(const KmsRequest& request, RandomSource& rng
 // Everything a response payload holds, decrypted and split, before any check that needs the
 // request (the pad, the framing sizes, the ePID and outer == inner version are checked here).
 struct DecodedResponse {
-  KmsVersion version;                 // v4: the base response's; v5/v6: the cleartext one
-  KmsResponse response;
+  KmsResponse response;               // v5/v6: its version equals the cleartext one (checked)
   Block wire_iv{};                    // v5/v6
   Block mac{};                        // v4: the MAC as received
   Block salt_xor{};                   // v5/v6: random salt XOR D(request IV)
@@ -153,8 +153,7 @@ Result<VerifiedResponse> verify_response(ByteSpan payload, const ClientRequest& 
 // ---- host side ------------------------------------------------------------------------------
 
 struct HostRequest {
-  KmsRequest request;
-  KmsVersion version;        // == request.version (the outer one for v5/v6, checked equal)
+  KmsRequest request;        // v5/v6: its version equals the cleartext one (checked)
   Block wire_iv{};           // v5/v6
   Block decrypted_iv{};      // v5/v6: D = block-decrypt(wire_iv), which the response binds to
   bool v4_mac_valid = false; // v4: the MAC matched (vlmcsd answers either way)
@@ -173,7 +172,7 @@ struct HostResponseOptions {
   bool v6_echo_request_iv = false;
 };
 
-// Framing follows `request.version`; the fields of `response` are written as given (the caller
+// Framing follows `request.request.version`; the fields of `response` are written as given (the caller
 // echoes CMID, time and version; a fault may deliberately not). Randomness: v5 draws the 16-byte
 // salt; v6 draws the salt then the 16-byte plaintext IV R (unless v6_echo_request_iv).
 // Errors: bad_version (request version unsupported), too_large / bad_value (ePID).

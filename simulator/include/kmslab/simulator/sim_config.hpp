@@ -91,7 +91,7 @@ struct SntpSpec {
   std::chrono::nanoseconds skew{0};
   std::uint8_t stratum = 2;
   std::uint8_t leap = 0;
-  std::string reference_id = "KMSL";
+  std::string reference_id;  // ASCII code (stratum 1 style); empty = the default id
 };
 
 struct SimulatorConfig {

@@ -1,0 +1,106 @@
+// kmslab serve: run a simulated KMS site (KMS hosts, DNS, SNTP) until SIGINT/SIGTERM.
+#include "commands.hpp"
+
+#include "kmslab/net/asio.hpp"
+#include "kmslab/simulator/site.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <thread>
+
+namespace kmslab::cli {
+
+namespace {
+
+struct ServeOptions {
+  std::string config;
+  std::string log_level = "info";
+  std::string activation_log;
+  unsigned threads = 1;
+  unsigned drain_ms = 2000;
+};
+
+int log_rank(const std::string& level) {
+  if (level == "error") return 0;
+  if (level == "warn") return 1;
+  if (level == "info") return 2;
+  return 3;  // debug
+}
+
+int run_serve(const ServeOptions& options) {
+  auto config = simulator::load_simulator_config(options.config);
+  if (!config) {
+    fmt::print(stderr, "kmslab serve: {}\n", config.error().format());
+    return kExitUsage;
+  }
+  if (!options.activation_log.empty()) config->activation_log = options.activation_log;
+  const int verbosity = log_rank(options.log_level);
+
+  net::asio::io_context io(static_cast<int>(options.threads));
+  // Signals are caught from before the ready line, so a script that reads it and signals at once
+  // still gets a clean stop.
+  net::asio::signal_set signals(io, SIGINT, SIGTERM);
+  simulator::Site site(io, *config);
+  if (auto started = site.start(); !started) {
+    fmt::print(stderr, "kmslab serve: {}\n", started.error());
+    return kExitUsage;
+  }
+  // One machine-readable line with every bound endpoint, so scripts can use port 0.
+  nlohmann::json ready = site.endpoints();
+  ready["event"] = "ready";
+  fmt::print("{}\n", ready.dump());
+  std::fflush(stdout);
+  if (verbosity >= 2)
+    fmt::print(stderr, "kmslab serve: {} KMS host(s) up; a lab simulator for test clients only. Ctrl-C stops.\n",
+               site.kms_hosts().size());
+
+  signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+    if (ec) return;
+    if (verbosity >= 2) fmt::print(stderr, "kmslab serve: signal {}, draining for up to {} ms\n", signal, options.drain_ms);
+    site.stop(std::chrono::milliseconds(options.drain_ms));
+    // Stop the loop once in-flight exchanges had their chance to finish.
+    auto timer = std::make_shared<net::asio::steady_timer>(io, std::chrono::milliseconds(options.drain_ms + 100));
+    timer->async_wait([&io, timer](const boost::system::error_code&) { io.stop(); });
+  });
+
+  std::vector<std::thread> workers;
+  for (unsigned i = 1; i < options.threads; ++i) workers.emplace_back([&io] { io.run(); });
+  io.run();
+  for (auto& t : workers) t.join();
+  if (verbosity >= 2) {
+    nlohmann::json done = site.counters();
+    done["event"] = "stopped";
+    fmt::print(stderr, "{}\n", done.dump());
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_serve_command(CLI::App& app, Action& action) {
+  auto options = std::make_shared<ServeOptions>();
+  auto* cmd = app.add_subcommand("serve", "Run a simulated KMS site: KMS hosts, DNS (SRV) and SNTP, for lab clients");
+  cmd->footer(
+      "On start, one JSON line lists every bound endpoint (ports may be ephemeral):\n"
+      "  {\"event\":\"ready\",\"dns\":\"127.0.0.1:40123\",\"sntp\":\"127.0.0.1:40124\",\"kms\":{\"kms1\":[\"127.0.0.1:40125\"]}}\n"
+      "Everything binds loopback unless the config names other addresses: kmslab is a test tool,\n"
+      "not a licensing service. See docs/simulator.md for every configuration key.\n"
+      "Example: kmslab serve --config examples/corp.yaml");
+  cmd->add_option("-c,--config", options->config, "Simulator configuration (YAML)")->required()->check(CLI::ExistingFile);
+  cmd->add_option("--log-level", options->log_level, "error, warn, info or debug")
+      ->check(CLI::IsMember({"error", "warn", "info", "debug"}))
+      ->capture_default_str();
+  cmd->add_option("--activation-log", options->activation_log,
+                  "Append one JSON line per activation to this file ('-' = stdout); overrides the config");
+  cmd->add_option("--threads", options->threads, "Threads running the event loop (for load tests)")
+      ->check(CLI::Range(1u, 64u))
+      ->capture_default_str();
+  cmd->add_option("--drain-ms", options->drain_ms, "On SIGINT/SIGTERM, time given to in-flight exchanges")
+      ->check(CLI::Range(0u, 60000u))
+      ->capture_default_str();
+  cmd->callback([&action, options] { action = [options] { return run_serve(*options); }; });
+}
+
+}  // namespace kmslab::cli

@@ -1,0 +1,172 @@
+#include "kmslab/simulator/kms_host.hpp"
+
+#include "kmslab/net/deadline.hpp"
+#include "kmslab/net/endpoint.hpp"
+#include "kmslab/protocol/filetime.hpp"
+#include "kmslab/protocol/kms_ids.hpp"
+#include "kmslab/protocol/rpc_header.hpp"
+
+#include <fmt/format.h>
+
+namespace kmslab::simulator {
+
+namespace p = kmslab::protocol;
+namespace rpc = kmslab::protocol::rpc;
+using net::tcp;
+namespace asio = net::asio;
+
+KmsHost::KmsHost(asio::any_io_executor executor, const KmsHostSpec& spec, const Clock& clock, std::uint64_t seed,
+                 std::shared_ptr<ActivationLog> log)
+    : executor_(std::move(executor)),
+      spec_(spec),
+      policy_(spec, clock, seed),
+      log_(std::move(log)),
+      next_assoc_group_(static_cast<std::uint32_t>(seed * 2654435761u) | 0x1000u),
+      seed_(seed) {}
+
+KmsHost::~KmsHost() {
+  if (server_) server_->stop();
+}
+
+boost::system::result<std::vector<tcp::endpoint>, std::string> KmsHost::start() {
+  server_ = net::TcpServer::create(executor_, {.max_connections = spec_.max_connections},
+                                   [this](tcp::socket& socket) { return session(socket); });
+  for (const auto& text : spec_.listen) {
+    auto endpoint = net::parse_endpoint(text, 1688);
+    if (!endpoint) return fmt::format("KMS host '{}': listen {}", spec_.name, endpoint.error());
+    auto bound = server_->listen(*endpoint);
+    if (!bound) return fmt::format("KMS host '{}': cannot listen on {}: {}", spec_.name, text, bound.error().message());
+  }
+  server_->start();
+  return server_->endpoints();
+}
+
+void KmsHost::stop(std::chrono::milliseconds drain) {
+  if (server_) server_->stop(drain);
+}
+
+std::vector<tcp::endpoint> KmsHost::endpoints() const { return server_ ? server_->endpoints() : std::vector<tcp::endpoint>{}; }
+
+std::size_t KmsHost::open_connections() const { return server_ ? server_->open_connections() : 0; }
+
+namespace {
+
+// Reads exactly buffer.size() bytes unless `timeout` passes first. Returns false on timeout, EOF
+// or error (the caller closes the connection either way; `timed_out` tells which).
+asio::awaitable<bool> read_exactly(tcp::socket& socket, asio::mutable_buffer buffer, std::chrono::milliseconds timeout,
+                                   bool& timed_out) {
+  auto result = co_await net::with_timeout(
+      asio::async_read(socket, buffer, asio::as_tuple(asio::use_awaitable)), timeout);
+  timed_out = !result.has_value();
+  co_return result && !std::get<0>(*result);
+}
+
+}  // namespace
+
+asio::awaitable<void> KmsHost::session(tcp::socket& socket) {
+  const std::uint64_t index = next_connection_++;
+  p::SeededRandom rng(seed_ ^ (0x9E3779B97F4A7C15ull * (index + 1)));
+  KmsConnectionOptions options;
+  options.rpc = {.ndr64 = spec_.ndr64, .btfn = spec_.btfn};
+  options.assoc_group_id = next_assoc_group_++;
+  boost::system::error_code ec;
+  options.secondary_address = std::to_string(socket.local_endpoint(ec).port());
+  KmsConnection connection(policy_, rng, options);
+
+  p::Bytes pdu;
+  for (;;) {
+    pdu.assign(rpc::kFramingPrefixSize, 0);
+    bool timed_out = false;
+    if (!co_await read_exactly(socket, asio::buffer(pdu), spec_.idle_timeout, timed_out)) {
+      if (timed_out) ++counters_.timeouts;
+      co_return;
+    }
+    const auto started = std::chrono::steady_clock::now();
+    auto length = rpc::pdu_length(pdu);
+    if (!length) {
+      ++counters_.malformed;
+      co_return;
+    }
+    pdu.resize(*length);
+    auto rest = asio::buffer(pdu.data() + rpc::kFramingPrefixSize, *length - rpc::kFramingPrefixSize);
+    if (!co_await read_exactly(socket, rest, spec_.read_timeout, timed_out)) {
+      if (timed_out) ++counters_.timeouts;
+      co_return;
+    }
+    auto out = connection.on_pdu(pdu);
+    // Recorded before the answer leaves, so whoever has the answer also sees the count and log.
+    record(out.event, socket, std::chrono::steady_clock::now() - started);
+    for (const auto& reply : out.pdus) {
+      auto [wec, n] = co_await asio::async_write(socket, asio::buffer(reply), asio::as_tuple(asio::use_awaitable));
+      if (wec) co_return;
+    }
+    if (out.close) co_return;
+  }
+}
+
+void KmsHost::record(const KmsEvent& event, const tcp::socket& socket, std::chrono::steady_clock::duration took) {
+  using Kind = KmsEvent::Kind;
+  switch (event.kind) {
+    case Kind::bind: ++counters_.binds; return;
+    case Kind::alter_context: ++counters_.alter_contexts; return;
+    case Kind::malformed: ++counters_.malformed; return;
+    case Kind::ignored: ++counters_.ignored; return;
+    case Kind::partial: return;
+    case Kind::rpc_fault: ++counters_.rpc_faults; return;
+    case Kind::activation: break;
+  }
+  ++counters_.requests;
+  if (event.hresult == 0) ++counters_.activations;
+  else ++counters_.refusals;
+  {
+    std::lock_guard lock(counters_.mutex);
+    ++counters_.by_hresult[event.hresult];
+  }
+  if (!log_) return;
+  nlohmann::json line;
+  line["time"] = p::format_filetime(p::to_filetime(std::chrono::system_clock::now()));
+  line["host"] = spec_.name;
+  boost::system::error_code ec;
+  const auto peer = socket.remote_endpoint(ec);
+  line["peer"] = ec ? std::string("?") : net::format_endpoint(peer);
+  line["result"] = event.hresult == 0 ? "activated" : "refused";
+  line["hresult"] = fmt::format("0x{:08X}", event.hresult);
+  if (event.request) {
+    const auto& r = *event.request;
+    line["cmid"] = r.cmid.to_string();
+    line["workstation"] = r.workstation;
+    line["protocol"] = p::to_string(r.version);
+    const auto* sku = p::find_sku(r.sku_id);
+    line["product"] = sku ? std::string(sku->name) : r.sku_id.to_string();
+    const auto* id = p::find_kms_count_id(r.kms_count_id);
+    line["kms_count_id"] = id ? std::string(id->name) : r.kms_count_id.to_string();
+  }
+  if (event.response) line["count"] = event.response->current_count;
+  if (event.hresult != 0 && !event.detail.empty()) line["reason"] = event.detail;
+  line["duration_us"] = std::chrono::duration_cast<std::chrono::microseconds>(took).count();
+  log_->write(line);
+}
+
+nlohmann::json KmsHost::counters_json() const {
+  nlohmann::json j;
+  j["connections_open"] = open_connections();
+  j["connections_accepted"] = server_ ? server_->accepted() : 0;
+  j["connections_rejected"] = server_ ? server_->rejected() : 0;
+  j["binds"] = counters_.binds.load();
+  j["alter_contexts"] = counters_.alter_contexts.load();
+  j["requests"] = counters_.requests.load();
+  j["activations"] = counters_.activations.load();
+  j["refusals"] = counters_.refusals.load();
+  j["rpc_faults"] = counters_.rpc_faults.load();
+  j["malformed"] = counters_.malformed.load();
+  j["timeouts"] = counters_.timeouts.load();
+  nlohmann::json by = nlohmann::json::object();
+  {
+    std::lock_guard lock(counters_.mutex);
+    for (const auto& [code, n] : counters_.by_hresult) by[fmt::format("0x{:08X}", code)] = n;
+  }
+  j["responses_by_hresult"] = by;
+  return j;
+}
+
+}  // namespace kmslab::simulator

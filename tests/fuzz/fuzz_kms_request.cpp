@@ -8,7 +8,8 @@
 // 236-byte base request, which the target pads and encrypts. Missing bytes are zeros. Byte 1
 // steers the answer (bit 0: v6 host echoes the request IV; the rest seeds its random source).
 // Properties:
-//   - parse_request is total; a parsed request carries a supported version equal to the payload's;
+//   - parse_request is total; a parsed request carries a supported version equal to the payload's
+//     (for v5/v6 the cleartext and the encrypted one);
 //   - the request's value round-trips through build_request (with the same IV), and when its base
 //     bytes re-encode unchanged and its MAC / pad are valid, the rebuilt payload is the input;
 //   - the host's build_response to it (fields echoed) passes the client's verify_response with
@@ -67,8 +68,9 @@ Bytes make_payload(KmsVersion version, kmslab::fuzz::InputCursor& in) {
 
 // The base request bytes as they arrived (decrypted for v5/v6).
 Bytes base_bytes_of(ByteSpan payload, const HostRequest& host) {
-  if (host.version.major == 4) return Bytes(payload.begin(), payload.begin() + kKmsBaseRequestSize);
-  Bytes plain = kms_cbc_decrypt(cipher_for(host.version), host.wire_iv, payload.subspan(kEncryptedAt));
+  const KmsVersion version = host.request.version;
+  if (version.major == 4) return Bytes(payload.begin(), payload.begin() + kKmsBaseRequestSize);
+  Bytes plain = kms_cbc_decrypt(cipher_for(version), host.wire_iv, payload.subspan(kEncryptedAt));
   plain.resize(kKmsBaseRequestSize);
   return plain;
 }
@@ -85,9 +87,9 @@ void check_rebuild(ByteSpan payload, const HostRequest& host) {
   fuzz_check(again.has_value(), "a rebuilt request fails to parse");
   fuzz_check(again->request == host.request, "request value changes through build_request");
   fuzz_check(again->wire_iv == host.wire_iv, "rebuilt request has another IV");
-  fuzz_check(again->pad_valid && (host.version.major != 4 || again->v4_mac_valid),
+  fuzz_check(again->pad_valid && (host.request.version.major != 4 || again->v4_mac_valid),
              "a rebuilt request has a bad pad or MAC");
-  const bool intact = host.version.major == 4 ? host.v4_mac_valid : host.pad_valid;
+  const bool intact = host.request.version.major == 4 ? host.v4_mac_valid : host.pad_valid;
   auto base = encode_base_request(host.request);
   if (intact && base && *base == base_bytes_of(payload, host))
     fuzz_check(std::equal(payload.begin(), payload.end(), rebuilt->payload.begin(),
@@ -97,7 +99,7 @@ void check_rebuild(ByteSpan payload, const HostRequest& host) {
 
 void check_answer(ByteSpan payload, const HostRequest& host, std::uint8_t steer) {
   KmsResponse answer;
-  answer.version = host.version;
+  answer.version = host.request.version;
   answer.epid = kEpid;
   answer.cmid = host.request.cmid;
   answer.client_time = host.request.client_time;
@@ -110,13 +112,13 @@ void check_answer(ByteSpan payload, const HostRequest& host, std::uint8_t steer)
   auto response = build_response(answer, host, rng, options);
   fuzz_check(response.has_value(), "the host cannot answer a request it parsed");
 
-  const ClientRequest sent{Bytes(payload.begin(), payload.end()), host.version, host.wire_iv,
-                           host.request};
+  const ClientRequest sent{Bytes(payload.begin(), payload.end()), host.request.version,
+                           host.wire_iv, host.request};
   auto verified = verify_response(*response, sent);
   fuzz_check(verified.has_value(), "the client rejects the host's answer to its request");
   fuzz_check(verified->response == answer, "the verified response differs from what was sent");
   fuzz_check(verified->hmac_slot_offset == 0, "the host's HMAC is not in the exact time slot");
-  if (host.version.major == 6) {
+  if (host.request.version.major == 6) {
     fuzz_check(verified->hwid == options.hwid, "v6 HwId changed on the way");
     if (options.v6_echo_request_iv)
       fuzz_check(verified->response_iv_equals_request_iv, "echoed request IV not recognised");
@@ -143,10 +145,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     fuzz_check(e.offset <= payload.size() && !e.message().empty(), "bad request error");
     return 0;
   }
-  fuzz_check(is_supported(host->version), "parsed an unsupported version");
-  fuzz_check(host->request.version == host->version, "inner and outer versions differ");
+  fuzz_check(is_supported(host->request.version), "parsed an unsupported version");
   auto peeked = peek_version(payload);
-  fuzz_check(peeked.has_value() && *peeked == host->version, "peek_version disagrees");
+  fuzz_check(peeked.has_value() && *peeked == host->request.version, "peek_version disagrees");
   check_rebuild(payload, *host);
   check_answer(payload, *host, steer);
   return 0;

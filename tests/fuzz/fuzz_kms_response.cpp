@@ -64,7 +64,7 @@ const std::array<ClientRequest, 3>& captured_requests() {
       fuzz_check(payload.has_value(), "captured request hex");
       auto host = parse_request(*payload);
       fuzz_check(host.has_value(), "captured request does not parse");
-      out[i] = ClientRequest{*payload, host->version, host->wire_iv, host->request};
+      out[i] = ClientRequest{*payload, host->request.version, host->wire_iv, host->request};
     }
     return out;
   }();
@@ -96,20 +96,21 @@ bool lossless_text(const std::string& s) {
 // Host side again: answer with exactly the salt, IV and HwId the decoded response carries.
 Bytes rebuild(const DecodedResponse& d) {
   HostRequest host;
-  host.version = d.version;
+  host.request.version = d.response.version;
   Bytes randomness;
   HostResponseOptions options;
-  if (d.version.major == 5) {
+  if (d.response.version.major == 5) {
     host.wire_iv = d.wire_iv;
     host.decrypted_iv = kms_decrypt_block(KmsCipher::v5, d.wire_iv);
-  } else if (d.version.major == 6) {
+  } else if (d.response.version.major == 6) {
     host.decrypted_iv = d.xored_ivs;
     options.hwid = *d.hwid;
   }
-  if (d.version.major != 4) {
+  if (d.response.version.major != 4) {
     const Block salt = xor_blocks(d.salt_xor, host.decrypted_iv);
     randomness.assign(salt.begin(), salt.end());
-    if (d.version.major == 6) randomness.insert(randomness.end(), d.plain_iv.begin(), d.plain_iv.end());
+    if (d.response.version.major == 6)
+      randomness.insert(randomness.end(), d.plain_iv.begin(), d.plain_iv.end());
   }
   ReplayRandom rng(randomness);
   auto built = build_response(d.response, host, rng, options);
@@ -121,20 +122,19 @@ Bytes rebuild(const DecodedResponse& d) {
 // A request this decoded response would be the correct answer to.
 ClientRequest matching_request(const DecodedResponse& d) {
   ClientRequest c;
-  c.version = d.version;
-  c.request.version = d.version;
+  c.version = d.response.version;
+  c.request.version = d.response.version;
   c.request.cmid = d.response.cmid;
   c.request.client_time = d.response.client_time;
-  if (d.version.major == 5) c.iv = d.wire_iv;
-  if (d.version.major == 6) c.iv = kms_encrypt_block(KmsCipher::v6, d.xored_ivs);
+  if (d.response.version.major == 5) c.iv = d.wire_iv;
+  if (d.response.version.major == 6) c.iv = kms_encrypt_block(KmsCipher::v6, d.xored_ivs);
   return c;
 }
 
 void check_resigned(const DecodedResponse& d, const Bytes& rebuilt) {
   auto again = decode_response(rebuilt);
   fuzz_check(again.has_value(), "a re-signed response fails to decode");
-  fuzz_check(again->version == d.version && again->response == d.response,
-             "response fields change through build_response");
+  fuzz_check(again->response == d.response, "response fields change through build_response");
   fuzz_check(again->wire_iv == d.wire_iv && again->salt_xor == d.salt_xor &&
                  again->hwid == d.hwid && again->xored_ivs == d.xored_ivs,
              "v5/v6 trailer changes through build_response");
@@ -171,7 +171,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     fuzz_check(verified.error().offset <= payload.size(), "verify error offset outside the payload");
     return 0;
   }
-  fuzz_check(decoded->version == request.version, "verified a response of another version");
+  fuzz_check(decoded->response.version == request.version, "verified a response of another version");
   fuzz_check(verified->response.cmid == request.request.cmid &&
                  verified->response.client_time == request.request.client_time,
              "verified a response that does not echo the request");

@@ -285,6 +285,42 @@ def rpc_stream_seeds(v: dict) -> dict:
     }
 
 
+def with_max_recv_frag(bind: bytes, size: int) -> bytes:
+    """A bind PDU with another max_recv_frag (bytes 18-19), so the host must fragment."""
+    return bind[:18] + struct.pack("<H", size) + bind[20:]
+
+
+def with_opnum(request: bytes, opnum: int) -> bytes:
+    return request[:22] + struct.pack("<H", opnum) + request[24:]
+
+
+def kms_host_seeds(v: dict) -> dict:
+    def session(ver: str) -> bytes:
+        return v[f"{ver}_bind_request"] + v[f"{ver}_alter_context_request"]
+
+    defaults, no_ndr64, echo_iv = b"\x00", b"\x01", b"\x04"
+    return {
+        "v4_session.bin": defaults + session("v4") + v["v4_request"] + v["v4_ndr64_request"],
+        "v5_session.bin": defaults + session("v5") + v["v5_request"],
+        "v6_session.bin": defaults + session("v6") + v["v6_request"] + v["v6_ndr64_request"],
+        "v6_session_echo_iv.bin": echo_iv + session("v6") + v["v6_request"],
+        "v5_ndr32_only.bin": no_ndr64 + v["v5_ndr32only_bind_request"] + v["v5_ndr32only_request"],
+        "v6_nonmultiplexed.bin": defaults + v["v6_nonmultiplexed_bind_request"] +
+        v["v6_alter_context_request"] + v["v6_office2016_request"],
+        "v6_clock_plus5h.bin": defaults + session("v6") + v["v6_err_C004F06C_clock_plus5h_request"],
+        "v6_n_policy_1001.bin": defaults + session("v6") + v["v6_err_8007000D_request"],
+        "v4_unknown_kms_id.bin": defaults + session("v4") + v["v4_err_C004F042_request"],
+        "v5_fragmented_request.bin": defaults + session("v5") + split_call(v["v5_request"], 96),
+        "v6_small_max_recv_frag.bin": defaults + with_max_recv_frag(v["v6_bind_request"], 64) +
+        with_max_recv_frag(v["v6_alter_context_request"], 100) + v["v6_request"],
+        "request_without_bind.bin": defaults + v["v4_request"],
+        "request_opnum_5.bin": defaults + session("v4") + with_opnum(v["v4_request"], 5),
+        "shutdown_then_request.bin": defaults + session("v4") + pdu(SHUTDOWN, FIRST | LAST, 0, b"") +
+        v["v4_request"],
+        "response_from_client.bin": defaults + session("v4") + v["v4_response"],
+    }
+
+
 def text_seeds(v: dict) -> dict:
     hex_text = v["v4_bind_ack"].hex()
     seeds = {
@@ -357,6 +393,7 @@ def main() -> None:
     write("rpc_stream", rpc_stream_seeds(v))
     write("kms_request", kms_request_seeds(v))
     write("kms_response", kms_response_seeds(v))
+    write("kms_host", kms_host_seeds(v))
     write("dns_message", dns_seeds())
     write("sntp", sntp_seeds())
     write("text", text_seeds(v))

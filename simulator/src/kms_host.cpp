@@ -86,6 +86,8 @@ asio::awaitable<bool> read_exactly(tcp::socket& socket, asio::mutable_buffer buf
 
 }  // namespace
 
+// Every co_await below stands alone in its own statement: GCC 12 miscompiles co_await inside
+// compound conditions (`a && !co_await f()`), corrupting the awaited frame.
 asio::awaitable<void> KmsHost::session(tcp::socket& socket) {
   const std::uint64_t index = next_connection_++;
   p::SeededRandom rng(seed_ ^ (0x9E3779B97F4A7C15ull * (index + 1)));
@@ -96,7 +98,12 @@ asio::awaitable<void> KmsHost::session(tcp::socket& socket) {
   options.secondary_address = std::to_string(socket.local_endpoint(ec).port());
   KmsConnection connection(policy_, rng, options);
 
-  if (engine_ && !co_await enter_stage(socket, stage_plan(KmsStage::accept))) co_return;
+  if (engine_) {
+    // A named plan: GCC 12 mishandles temporaries bound to a coroutine's reference parameters.
+    const KmsStagePlan accept_plan = stage_plan(KmsStage::accept);
+    const bool go_on = co_await enter_stage(socket, accept_plan);
+    if (!go_on) co_return;
+  }
 
   p::Bytes pdu;
   for (;;) {
@@ -132,7 +139,8 @@ asio::awaitable<void> KmsHost::session(tcp::socket& socket) {
     }
     if (engine_ && stage) {
       plan = stage_plan(*stage);
-      if (!co_await enter_stage(socket, plan)) co_return;
+      const bool go_on = co_await enter_stage(socket, plan);
+      if (!go_on) co_return;
       if (*stage == KmsStage::request) {
         response_plan = stage_plan(KmsStage::response);
         if (response_plan.pdu.corrupt) plan.pdu.corrupt = response_plan.pdu.corrupt;
@@ -141,9 +149,13 @@ asio::awaitable<void> KmsHost::session(tcp::socket& socket) {
     auto out = connection.on_pdu(pdu, plan.pdu);
     // Recorded before the answer leaves, so whoever has the answer also sees the count and log.
     record(out.event, socket, std::chrono::steady_clock::now() - started);
-    if (response_plan.delay.count() > 0 && !co_await pause(response_plan.delay)) co_return;
-    const auto& shaping = stage == KmsStage::bind ? plan.write : response_plan.write;
-    if (!co_await write_reply(socket, out.pdus, shaping)) co_return;
+    if (response_plan.delay.count() > 0) {
+      const bool waited = co_await pause(response_plan.delay);
+      if (!waited) co_return;
+    }
+    const KmsWriteShaping shaping = stage == KmsStage::bind ? plan.write : response_plan.write;
+    const bool written = co_await write_reply(socket, out.pdus, shaping);
+    if (!written) co_return;
     if (out.close) co_return;
   }
 }
@@ -166,11 +178,15 @@ void reset_socket(tcp::socket& socket) {
 
 asio::awaitable<bool> KmsHost::pause(std::chrono::milliseconds duration) {
   if (duration.count() <= 0) co_return true;
-  co_return co_await net::sleep_unless(duration, *stop_event_);
+  const bool slept = co_await net::sleep_unless(duration, *stop_event_);
+  co_return slept;
 }
 
-asio::awaitable<bool> KmsHost::enter_stage(tcp::socket& socket, const KmsStagePlan& plan) {
-  if (!co_await pause(plan.delay)) co_return false;
+asio::awaitable<bool> KmsHost::enter_stage(tcp::socket& socket, KmsStagePlan plan) {
+  if (plan.delay.count() > 0) {
+    const bool waited = co_await pause(plan.delay);
+    if (!waited) co_return false;
+  }
   if (plan.reset) {
     ++counters_.resets;
     reset_socket(socket);
@@ -221,8 +237,10 @@ asio::awaitable<bool> KmsHost::write_reply(tcp::socket& socket, const std::vecto
   }
   const std::size_t step = shaping.trickle ? std::max<std::size_t>(shaping.trickle->bytes, 1) : std::max<std::size_t>(limit, 1);
   for (std::size_t at = 0; at < limit; at += step) {
-    if (at > 0 && shaping.trickle && !co_await pause(std::chrono::milliseconds(shaping.trickle->interval_ms)))
-      co_return false;
+    if (at > 0 && shaping.trickle) {
+      const bool waited = co_await pause(std::chrono::milliseconds(shaping.trickle->interval_ms));
+      if (!waited) co_return false;
+    }
     const std::size_t n = std::min(step, limit - at);
     auto [wec, written] =
         co_await asio::async_write(socket, asio::buffer(all.data() + at, n), asio::as_tuple(asio::use_awaitable));

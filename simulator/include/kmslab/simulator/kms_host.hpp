@@ -76,7 +76,7 @@ class KmsHost {
   net::asio::awaitable<void> session(net::tcp::socket& socket);
   KmsStagePlan stage_plan(KmsStage stage);
   // Carries out a stage's delay, reset or silence; false when the connection is over.
-  net::asio::awaitable<bool> enter_stage(net::tcp::socket& socket, const KmsStagePlan& plan);
+  net::asio::awaitable<bool> enter_stage(net::tcp::socket& socket, KmsStagePlan plan);
   net::asio::awaitable<void> hold_silent(net::tcp::socket& socket);
   // Writes the PDUs as `shaping` says; false when the connection is over.
   net::asio::awaitable<bool> write_reply(net::tcp::socket& socket, const std::vector<protocol::Bytes>& pdus,

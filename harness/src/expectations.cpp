@@ -133,6 +133,31 @@ std::string describe_outcome(const client::Diagnosis& d) {
                      code_list(d.findings));
 }
 
+std::vector<std::string> discount_own_ports(client::Diagnosis& d, const std::vector<std::string>& own_targets,
+                                            bool strict) {
+  std::vector<std::string> dropped;
+  std::vector<client::Finding> kept;
+  std::optional<std::size_t> primary;
+  for (std::size_t i = 0; i < d.findings.size(); ++i) {
+    auto& f = d.findings[i];
+    if (f.code == client::FindingCode::dns_wrong_port &&
+        std::find(own_targets.begin(), own_targets.end(), f.target) != own_targets.end()) {
+      dropped.push_back(f.target);
+      continue;
+    }
+    if (d.primary_finding == i) primary = kept.size();
+    kept.push_back(std::move(f));
+  }
+  if (dropped.empty()) return dropped;
+  d.findings = std::move(kept);
+  d.primary_finding = primary;
+  const bool warned = std::any_of(d.findings.begin(), d.findings.end(),
+                                  [](const client::Finding& f) { return f.severity >= client::Severity::warning; });
+  if (d.verdict == client::Verdict::degraded && !warned) d.verdict = client::Verdict::healthy;
+  d.exit_code = client::exit_code_for(d.verdict, strict);
+  return dropped;
+}
+
 Mutation mutate_expectation(const Expectation& e, std::uint64_t seed) {
   Mutation m{e, {}};
   std::vector<client::FindingCode> candidates;

@@ -194,3 +194,43 @@ TEST(Mutation, HealthyExpectationGainsAFinding) {
 
 }  // namespace
 }  // namespace kmslab::harness
+
+namespace kmslab::harness {
+namespace {
+
+TEST(DiscountOwnPorts, DropsOnlyTheSitesOwnPortsAndRecomputesTheVerdict) {
+  client::Diagnosis d;
+  d.verdict = client::Verdict::degraded;
+  d.windows_code = 0;
+  d.exit_code = 1;  // strict
+  auto own = finding(FindingCode::dns_wrong_port, Severity::warning);
+  own.target = "kms1.corp.example:41093";
+  auto written = finding(FindingCode::dns_wrong_port, Severity::warning);
+  written.target = "kms2.corp.example:1689";
+  d.findings = {own, written};
+  auto copy = d;
+  EXPECT_EQ(discount_own_ports(copy, {"kms1.corp.example:41093"}, true),
+            std::vector<std::string>{"kms1.corp.example:41093"});
+  ASSERT_EQ(copy.findings.size(), 1u);
+  EXPECT_EQ(copy.findings[0].target, "kms2.corp.example:1689") << "a port the scenario wrote keeps its finding";
+  EXPECT_EQ(copy.verdict, client::Verdict::degraded);
+
+  d.findings = {own};
+  EXPECT_EQ(discount_own_ports(d, {"kms1.corp.example:41093"}, true).size(), 1u);
+  EXPECT_TRUE(d.findings.empty());
+  EXPECT_EQ(d.verdict, client::Verdict::healthy);
+  EXPECT_EQ(d.exit_code, 0);
+
+  client::Diagnosis failed;
+  failed.verdict = client::Verdict::failed;
+  failed.exit_code = 1;
+  failed.findings = {finding(FindingCode::tcp_refused, Severity::error), own};
+  failed.primary_finding = 0;
+  discount_own_ports(failed, {"kms1.corp.example:41093"}, false);
+  EXPECT_EQ(failed.verdict, client::Verdict::failed);
+  EXPECT_EQ(failed.primary_finding, 0u);
+  EXPECT_EQ(failed.findings.size(), 1u);
+}
+
+}  // namespace
+}  // namespace kmslab::harness

@@ -32,6 +32,15 @@ std::string describe_expectation(const Expectation& expect);
 // The same shape for what was observed: "failed 0xC004F074 exit 1: tcp.refused(error)".
 std::string describe_outcome(const client::Diagnosis& diagnosis);
 
+// The simulator publishes every host with its ephemeral bound port, so the probe rightly reports
+// dns.wrong_port for each of them; that is the harness's own doing, not the scenario's. This drops
+// dns.wrong_port findings whose target ("kms1.corp.example:41093") is in `own_targets`, then
+// recomputes the verdict and exit code as diagnose() does (degraded without warnings is healthy).
+// Records a scenario writes itself (a numeric port, or `port: <host>`) are not in `own_targets` and
+// keep their finding. Returns the targets discounted.
+std::vector<std::string> discount_own_ports(client::Diagnosis& diagnosis, const std::vector<std::string>& own_targets,
+                                            bool strict);
+
 struct Mutation {
   Expectation expect;
   std::string description;  // "expected findings [tcp.refused] -> [dns.timeout]"

@@ -182,6 +182,10 @@ asio::awaitable<void> accept_loop(std::shared_ptr<State> s) {
       socket.close(ignored);
       continue;
     }
+    // Replies are small and may be pipelined: without TCP_NODELAY, Nagle holds each one back
+    // until the client's delayed ACK for the previous one (tens of milliseconds).
+    boost::system::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
     ++s->counters.tcp_connections_open;
     ++s->counters.tcp_connections_total;
     net::spawn_logged(s->strand, tcp_session(s, std::move(socket)), "dns tcp session");

@@ -140,6 +140,19 @@ std::size_t Zone::size() const noexcept {
   return n;
 }
 
+protocol::Result<ZoneSet> ZoneSet::from_config(std::span<const DnsZoneConfig> configs) {
+  ZoneSet set;
+  for (std::size_t i = 0; i < configs.size(); ++i) {
+    auto zone = Zone::from_config(configs[i]);
+    if (!zone) return zone.error();
+    for (const auto& existing : set.zones_)
+      if (existing.apex() == zone->apex())
+        return make_error(Errc::bad_value, i, fmt::format("zone {} is configured twice", configs[i].apex));
+    set.zones_.push_back(std::move(*zone));
+  }
+  return set;
+}
+
 void ZoneSet::add(Zone zone) {
   for (auto& z : zones_) {
     if (z.apex() == zone.apex()) {

@@ -191,5 +191,22 @@ TEST(Zone, FromConfigNamesTheBadRecord) {
   EXPECT_FALSE(Zone::from_config(config));
 }
 
+TEST(ZoneSet, FromConfigBuildsEveryZoneAndRejectsDuplicates) {
+  DnsZoneConfig lab;
+  lab.apex = "lab.example";
+  lab.records = {{"_vlmcs._tcp", "SRV", 60, "0 0 1688 kms1.corp.example."}};
+  std::vector<DnsZoneConfig> configs = {test::corp_zone_config(), lab};
+  auto zones = ZoneSet::from_config(configs);
+  ASSERT_TRUE(zones) << zones.error().message();
+  EXPECT_EQ(zones->zones().size(), 2u);
+  EXPECT_EQ(lookup(*zones, N("_vlmcs._tcp.lab.example"), Type::srv).additional.size(), 2u);
+  configs.push_back(lab);
+  auto twice = ZoneSet::from_config(configs);
+  ASSERT_FALSE(twice);
+  EXPECT_EQ(twice.error().offset, 2u);
+  configs.back().records.push_back({"x", "A", 1, "bad"});
+  EXPECT_EQ(ZoneSet::from_config(configs).error().code, protocol::Errc::bad_value);
+}
+
 }  // namespace
 }  // namespace kmslab::simulator

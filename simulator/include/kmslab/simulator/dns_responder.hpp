@@ -42,7 +42,7 @@ struct DnsResponderConfig {
   DnsHandlerOptions handler;
   std::size_t max_tcp_connections = 64;
   std::size_t max_tcp_message = 16384;  // largest query frame accepted over TCP
-  std::size_t max_queries_per_tcp_connection = 1000;
+  std::size_t max_queries_per_tcp_connection = 1u << 20;  // then closed; the client reconnects
   std::chrono::milliseconds tcp_idle_timeout{5000};  // per read: length prefix, then body
   std::chrono::milliseconds tcp_write_timeout{5000};
   int port_attempts = 32;  // with port 0: tries to find a port that UDP and TCP can both bind

@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -92,6 +93,10 @@ class Zone {
 
 class ZoneSet {
  public:
+  // All of `configs` as zones; the first bad zone's error (see Zone::from_config). Two configs
+  // with the same apex are an error too (bad_value), since the second would silently win.
+  static protocol::Result<ZoneSet> from_config(std::span<const DnsZoneConfig> configs);
+
   // Adds `zone`, replacing a zone with the same apex.
   void add(Zone zone);
   bool remove(const dns::Name& apex);

@@ -363,7 +363,8 @@ TEST(CaptureDecode, CorruptedV6BodyFailsTheHmac) {
 
 TEST(CaptureDecode, TruncatedPduNamesTheEndOfTheStream) {
   Bytes b = stream({"v6_request.hex", "v6_response.hex"});
-  b.resize(b.size() - 5);
+  ASSERT_GT(b.size(), 5u);
+  b.erase(b.end() - 5, b.end());  // (not resize: GCC 12 at -O1 warns about a growing memset)
   auto c = decode_capture(b);
   ASSERT_FALSE(c);
   EXPECT_EQ(c.error().code, Errc::truncated);

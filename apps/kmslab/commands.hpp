@@ -22,6 +22,7 @@ void add_explain_command(CLI::App& app, Action& action);
 void add_decode_command(CLI::App& app, Action& action);   // kmslab decode [--json] <file|->
 void add_products_command(CLI::App& app, Action& action);
 void add_merge_command(CLI::App& app, Action& action);  // kmslab merge a.json b.json [--json]
-void add_serve_command(CLI::App& app, Action& action);
+void add_serve_command(CLI::App& app, Action& action);  // kmslab serve --config site.yaml
+void add_probe_command(CLI::App& app, Action& action);  // kmslab probe --domain corp.example [--json]
 
 }  // namespace kmslab::cli

@@ -469,12 +469,18 @@ std::vector<Finding> assess_dns(const DnsObservation& d, const ProbeObservations
                     r.target),
         fmt::format("Windows connects to the port in the record, so this works only while {} listens on {}",
                     r.target, r.port)};
+    bool failed_there = false;
     for (const auto& a : obs.attempts)
-      if (a.host == r.target && a.port == r.port)
-        w.push_back(
-            fmt::format("activation via {}: {}", attempt_target(a), assess_attempt(a, obs).outcome_text));
-    out.push_back(make_finding(FindingCode::dns_wrong_port, fmt::format("{}:{}", r.target, r.port),
-                               std::move(w), rctx));
+      if (a.host == r.target && a.port == r.port) {
+        const auto assessed = assess_attempt(a, obs);
+        failed_there = failed_there || assessed.status == AttemptStatus::failed;
+        w.push_back(fmt::format("activation via {}: {}", attempt_target(a), assessed.outcome_text));
+      }
+    auto f = make_finding(FindingCode::dns_wrong_port, fmt::format("{}:{}", r.target, r.port), std::move(w), rctx);
+    // Another port is a legal setup (slmgr /sprt), and every simulated site on ephemeral ports
+    // has one: only an attempt that failed there makes it a warning; otherwise it is information.
+    if (!failed_there) f.severity = Severity::info;
+    out.push_back(std::move(f));
   }
   return out;
 }

@@ -82,7 +82,7 @@ std::vector<Case> cases() {
          o.attempts.push_back(good_attempt(kHost, 1700));
          return o;
        },
-       Severity::warning, std::nullopt, "kms1.corp.example:1700", "1700", Verdict::degraded},
+       Severity::info, std::nullopt, "kms1.corp.example:1700", "1700", Verdict::healthy},
       {F::dns_truncated_no_tcp, [] { return dns_fails(DnsOutcome::tcp_failed); }, Severity::error,
        std::nullopt, srv_name, srv_name, Verdict::failed},
       {F::tcp_refused,

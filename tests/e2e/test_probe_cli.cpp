@@ -1,0 +1,142 @@
+// End-to-end: the built `kmslab probe` against a simulated site started inside the test (loopback,
+// ephemeral ports): exit codes, the text report, the JSON report and its schema.
+#include "probe_site.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+namespace {
+
+using kmslab::test::ProbeSite;
+using nlohmann::json;
+
+struct CliRun {
+  int exit_code = -1;
+  std::string out;  // stdout; stderr goes to a file read into `err`
+  std::string err;
+};
+
+CliRun kmslab(const std::string& args) {
+  const auto err_file = std::filesystem::temp_directory_path() / ("kmslab-probe-e2e-" + std::to_string(::getpid()));
+  const std::string command = std::string("'") + KMSLAB_CLI + "' " + args + " 2>'" + err_file.string() + "'";
+  CliRun r;
+  FILE* p = popen(command.c_str(), "r");
+  if (p == nullptr) return r;
+  std::array<char, 4096> buf{};
+  std::size_t n = 0;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  const int status = pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  std::ifstream in(err_file);
+  r.err.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  std::filesystem::remove(err_file);
+  return r;
+}
+
+bool has(const std::string& text, const std::string& needle) { return text.find(needle) != std::string::npos; }
+
+// Two hosts as in examples/corp.yaml: kms1 primary, kms2 fallback; an SNTP source in step.
+struct Site {
+  ProbeSite site;
+  Site() {
+    const auto kms1 = site.add_host("kms1");
+    const auto kms2 = site.add_host("kms2");
+    site.set_zone({ProbeSite::srv(0, 100, kms1, "kms1"), ProbeSite::srv(10, 100, kms2, "kms2"), ProbeSite::a("kms1"),
+                   ProbeSite::a("kms2")});
+    site.add_sntp(std::chrono::nanoseconds{0});
+    site.start();
+  }
+  std::string args() const {
+    return "probe --domain corp.example --dns " + site.dns_server() +
+           " --resolv-conf /dev/null --dns-timeout 500ms --dns-tries 1 --connect-timeout 500ms";
+  }
+};
+
+// Validates a report with Python's jsonschema (one interpreter start; passes when the module is
+// not installed, as the schema's own unit test skips then).
+void expect_valid(const std::string& report) {
+  const auto file = std::filesystem::temp_directory_path() / ("kmslab-probe-report-" + std::to_string(::getpid()));
+  std::ofstream(file) << report;
+  const auto command =
+      "python3 -c 'import json,sys\ntry:\n import jsonschema\nexcept ImportError:\n sys.exit(0)\n"
+      "jsonschema.Draft202012Validator(json.load(open(sys.argv[1]))).validate(json.load(open(sys.argv[2])))' " +
+      std::string(KMSLAB_SOURCE_DIR) + "/docs/schemas/probe-report.v1.json " + file.string();
+  EXPECT_EQ(std::system(command.c_str()), 0) << "the report does not validate against the schema";
+  std::filesystem::remove(file);
+}
+
+TEST(CliProbe, HealthySiteExitsZeroWithAReadableReport) {
+  Site s;
+  const auto r = kmslab(s.args() + " --ntp " + s.site.sntp_server());
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_TRUE(has(r.out, "KMS probe: HEALTHY")) << r.out;
+  EXPECT_TRUE(has(r.out, "kms1.corp.example")) << r.out;
+  EXPECT_TRUE(has(r.out, "kms.activate")) << r.out;
+  EXPECT_TRUE(has(r.out, "time.offset")) << r.out;
+  EXPECT_FALSE(has(r.out, "\x1b[")) << "no colour when stdout is not a terminal";
+}
+
+TEST(CliProbe, JsonReportFollowsTheSchema) {
+  Site s;
+  const auto r = kmslab(s.args() + " --json --protocol 5 --seed 9");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = json::parse(r.out);
+  EXPECT_EQ(j.at("schema_version"), 1);
+  EXPECT_EQ(j.at("verdict"), "healthy");
+  EXPECT_EQ(j.at("windows_code"), "0x00000000");
+  EXPECT_EQ(j.at("options").at("protocol"), 5);
+  EXPECT_EQ(j.at("options").at("seed"), 9);
+  EXPECT_EQ(j.at("options").at("product"), "Windows 10 Enterprise");
+  EXPECT_FALSE(j.contains("clock_tolerance"));
+  expect_valid(r.out);
+}
+
+TEST(CliProbe, MissingSrvExitsOneWithTheFinding) {
+  ProbeSite site;
+  site.set_zone({ProbeSite::a("kms1")});
+  site.start();
+  const auto r = kmslab("probe --json --domain corp.example --dns " + site.dns_server() +
+                        " --resolv-conf /dev/null --dns-timeout 500ms --dns-tries 1");
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  const auto j = json::parse(r.out);
+  EXPECT_EQ(j.at("verdict"), "failed");
+  EXPECT_EQ(j.at("windows_code"), "0xC004F074");
+  EXPECT_EQ(j.at("underlying_code"), "0x8007232B");
+  EXPECT_EQ(j.at("findings").at(0).at("code"), "dns.srv_missing");
+  expect_valid(r.out);
+}
+
+TEST(CliProbe, FindToleranceAddsItsSection) {
+  Site s;
+  const auto r = kmslab(s.args() + " --json --find-tolerance --tolerance-range 6h --tolerance-resolution 5m");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = json::parse(r.out);
+  const auto& t = j.at("clock_tolerance");
+  EXPECT_EQ(t.at("accepted_at_zero"), true);
+  EXPECT_NEAR(t.at("tolerance_s").get<double>(), 4 * 3600.0, 300.0);  // the simulator's default 4 h
+  EXPECT_NEAR(t.at("host_offset_s").get<double>(), 0.0, 300.0);
+  expect_valid(r.out);
+  const auto text = kmslab(s.args() + " --find-tolerance --tolerance-range 6h --tolerance-resolution 5m");
+  EXPECT_TRUE(has(text.out, "Host clock tolerance")) << text.out;
+}
+
+TEST(CliProbe, UsageErrorsExitTwo) {
+  for (const char* args : {"probe", "probe --domain corp.example --protocol 9", "probe --kms h --budget nope=5",
+                           "probe --kms h --product 'No Such Product'", "probe --kms h --clock-offset 5x",
+                           "probe --no-such-option"}) {
+    const auto r = kmslab(args);
+    EXPECT_EQ(r.exit_code, 2) << args << "\n" << r.out << r.err;
+    EXPECT_FALSE(r.err.empty()) << args;
+  }
+}
+
+}  // namespace

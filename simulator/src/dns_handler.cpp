@@ -77,9 +77,14 @@ dns::Message handle(const dns::Message& query, const ZoneSet& zones, const DnsHa
 }
 
 std::size_t udp_response_limit(const dns::Message& query, const DnsHandlerOptions& options) {
-  if (!query.edns) return dns::kMinUdpPayload;
+  return udp_response_limit(query.edns ? std::optional<std::uint16_t>(query.edns->udp_payload_size) : std::nullopt,
+                            options);
+}
+
+std::size_t udp_response_limit(std::optional<std::uint16_t> edns_payload, const DnsHandlerOptions& options) {
+  if (!edns_payload) return dns::kMinUdpPayload;
   const std::size_t cap = std::max(options.max_udp_payload, dns::kMinUdpPayload);
-  return std::clamp<std::size_t>(query.edns->udp_payload_size, dns::kMinUdpPayload, cap);
+  return std::clamp<std::size_t>(*edns_payload, dns::kMinUdpPayload, cap);
 }
 
 DnsOutcome serve(protocol::ByteSpan query, DnsTransport transport, std::uint64_t sequence,

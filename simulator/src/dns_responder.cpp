@@ -5,9 +5,13 @@
 
 #include "kmslab/net/deadline.hpp"
 #include "kmslab/net/spawn.hpp"
+#include "kmslab/net/udp_batch.hpp"
+#include "kmslab/simulator/dns_answer_cache.hpp"
 
 #include <algorithm>
 #include <map>
+#include <optional>
+#include <span>
 #include <utility>
 
 namespace kmslab::simulator {
@@ -22,6 +26,7 @@ struct DnsResponder::State {
       : strand(asio::make_strand(executor)),
         config(std::move(c)),
         zones(std::move(z)),
+        cache(config.answer_cache_entries, config.answer_cache_bytes),
         udp_socket(strand),
         acceptor(strand),
         stop_event(net::make_stop_event(strand)) {}
@@ -30,6 +35,7 @@ struct DnsResponder::State {
   DnsResponderConfig config;
   ZoneSet zones;
   std::vector<DnsInterceptor> interceptors;
+  DnsAnswerCache cache;
   DnsCounters counters;
   udp::socket udp_socket;
   tcp::acceptor acceptor;
@@ -51,19 +57,39 @@ struct DnsResponder::State {
     for (auto& [id, socket] : connections) socket->close(ignored);
   }
 
-  DnsOutcome run(protocol::ByteSpan query, DnsTransport transport) {
-    DnsOutcome out = serve(query, transport, ++sequence, zones, interceptors, config.handler);
+  // What to do with one query; the bytes go to the caller's buffer.
+  struct Reply {
+    DnsAction action = DnsAction::drop;
+    std::chrono::milliseconds delay{0};
+    std::optional<dns::Rcode> rcode;
+    bool truncated = false;
+  };
+
+  // Answers one query into `wire`, reusing its capacity: replayed from the cache when no
+  // interceptor could change the answer, else through serve() (and remembered when plain).
+  Reply answer(protocol::ByteSpan query, DnsTransport transport, protocol::Bytes& wire) {
+    ++sequence;
+    const bool cacheable = interceptors.empty();
+    if (cacheable) {
+      if (auto hit = cache.answer(query, transport, config.handler, wire)) {
+        ++counters.answer_cache_hits;
+        return Reply{DnsAction::reply, 0ms, hit->rcode, hit->truncated};
+      }
+    }
+    DnsOutcome out = serve(query, transport, sequence, zones, interceptors, config.handler);
     if (out.malformed) ++counters.malformed;
     if (out.action != DnsAction::reply) ++counters.dropped;
-    return out;
+    if (cacheable) cache.store(query, transport, config.handler, out);
+    wire.assign(out.wire.begin(), out.wire.end());
+    return Reply{out.action, out.delay, out.rcode, out.truncated};
   }
 
-  void sent(const DnsOutcome& out) {
+  void sent(const Reply& reply) {
     ++counters.responses;
     std::size_t slot = DnsCounters::kRcodeSlots - 1;
-    if (out.rcode) slot = std::min<std::size_t>(static_cast<std::size_t>(*out.rcode), slot);
+    if (reply.rcode) slot = std::min<std::size_t>(static_cast<std::size_t>(*reply.rcode), slot);
     ++counters.responses_by_rcode[slot];
-    if (out.truncated) ++counters.truncated;
+    if (reply.truncated) ++counters.truncated;
   }
 };
 
@@ -71,19 +97,50 @@ namespace {
 
 using State = DnsResponder::State;
 
-asio::awaitable<void> delayed_udp_reply(std::shared_ptr<State> s, udp::endpoint peer, DnsOutcome out) {
-  if (!co_await net::sleep_unless(out.delay, s->stop_event)) co_return;
-  auto [ec, n] = co_await s->udp_socket.async_send_to(asio::buffer(out.wire), peer,
-                                                      asio::as_tuple(asio::use_awaitable));
-  if (!ec) s->sent(out);
+constexpr std::size_t kMaxUdpDatagram = 65536;  // any datagram fits: nothing is cut
+
+asio::awaitable<void> delayed_udp_reply(std::shared_ptr<State> s, udp::endpoint peer, protocol::Bytes wire,
+                                        State::Reply reply) {
+  if (!co_await net::sleep_unless(reply.delay, s->stop_event)) co_return;
+  auto [ec, n] = co_await s->udp_socket.async_send_to(asio::buffer(wire), peer, asio::as_tuple(asio::use_awaitable));
+  if (!ec) s->sent(reply);
+}
+
+// Sends a batch's replies in order. A reply the kernel does not take at once (send buffer full)
+// is handed to Asio, which waits for room; a reply that fails is not counted as sent, and the
+// others still go.
+asio::awaitable<void> send_replies(std::shared_ptr<State> s, net::UdpBatch& batch,
+                                   std::span<const net::UdpBatch::Outgoing> outgoing,
+                                   std::span<const State::Reply> replies) {
+  std::size_t done = 0;
+  while (done < outgoing.size()) {
+    boost::system::error_code ec;
+    const std::size_t sent = batch.send(s->udp_socket, outgoing.subspan(done), ec);
+    for (std::size_t i = done; i < done + sent; ++i) s->sent(replies[i]);
+    done += sent;
+    if (done == outgoing.size()) break;
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      const auto& m = outgoing[done];
+      auto [send_ec, n] = co_await s->udp_socket.async_send_to(asio::buffer(m.data), *m.to,
+                                                               asio::as_tuple(asio::use_awaitable));
+      if (!send_ec) s->sent(replies[done]);
+    }
+    ++done;
+  }
 }
 
 asio::awaitable<void> udp_loop(std::shared_ptr<State> s) {
-  std::vector<std::uint8_t> buffer(65536);
+  net::UdpBatch batch(std::max<std::size_t>(s->config.udp_batch, 1), kMaxUdpDatagram);
+  std::vector<protocol::Bytes> wires(batch.slots());
+  std::vector<net::UdpBatch::Outgoing> outgoing;
+  std::vector<State::Reply> replies;
+  outgoing.reserve(batch.slots());
+  replies.reserve(batch.slots());
   int consecutive_errors = 0;
   for (;;) {
-    udp::endpoint peer;
-    auto [ec, n] = co_await s->udp_socket.async_receive_from(asio::buffer(buffer), peer,
+    // The first datagram comes through Asio: it waits while nothing is queued and lets other
+    // handlers run between batches. The rest of the queue is then taken without waiting.
+    auto [ec, n] = co_await s->udp_socket.async_receive_from(batch.buffer(0), batch.peer(0),
                                                              asio::as_tuple(asio::use_awaitable));
     if (s->stopped || ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor) co_return;
     if (ec) {
@@ -93,16 +150,23 @@ asio::awaitable<void> udp_loop(std::shared_ptr<State> s) {
       continue;
     }
     consecutive_errors = 0;
-    ++s->counters.queries_udp;
-    DnsOutcome out = s->run(protocol::ByteSpan(buffer.data(), n), DnsTransport::udp);
-    if (out.action != DnsAction::reply) continue;
-    if (out.delay > 0ms) {
-      net::spawn_logged(s->strand, delayed_udp_reply(s, peer, std::move(out)), "dns udp delayed reply");
-      continue;
+    batch.set_received(0, n);
+    boost::system::error_code more_ec;  // would_block, or an error the next receive reports again
+    const std::size_t count = 1 + batch.receive_queued(s->udp_socket, 1, more_ec);
+    outgoing.clear();
+    replies.clear();
+    for (std::size_t i = 0; i < count; ++i) {
+      ++s->counters.queries_udp;
+      const State::Reply reply = s->answer(batch.datagram(i), DnsTransport::udp, wires[i]);
+      if (reply.action != DnsAction::reply) continue;
+      if (reply.delay > 0ms) {
+        net::spawn_logged(s->strand, delayed_udp_reply(s, batch.peer(i), wires[i], reply), "dns udp delayed reply");
+        continue;
+      }
+      outgoing.push_back(net::UdpBatch::Outgoing{asio::buffer(wires[i]), &batch.peer(i)});
+      replies.push_back(reply);
     }
-    auto [send_ec, sent] = co_await s->udp_socket.async_send_to(asio::buffer(out.wire), peer,
-                                                                asio::as_tuple(asio::use_awaitable));
-    if (!send_ec) s->sent(out);
+    if (!outgoing.empty()) co_await send_replies(s, batch, outgoing, replies);
   }
 }
 
@@ -121,7 +185,7 @@ asio::awaitable<void> tcp_session(std::shared_ptr<State> s, tcp::socket socket) 
   const auto idle = s->config.tcp_idle_timeout;
   std::array<std::uint8_t, 2> prefix{};
   std::vector<std::uint8_t> body;
-  std::vector<std::uint8_t> frame;
+  protocol::Bytes wire;
   for (std::size_t served = 0; served < s->config.max_queries_per_tcp_connection && !s->stopped; ++served) {
     auto got = co_await net::with_timeout(
         asio::async_read(socket, asio::buffer(prefix), asio::as_tuple(asio::use_awaitable)), idle);
@@ -145,23 +209,21 @@ asio::awaitable<void> tcp_session(std::shared_ptr<State> s, tcp::socket socket) 
     }
     if (std::get<0>(*got)) break;
     ++s->counters.queries_tcp;
-    DnsOutcome out = s->run(body, DnsTransport::tcp);
-    if (out.delay > 0ms && !co_await net::sleep_unless(out.delay, s->stop_event)) break;
-    if (out.action == DnsAction::close) break;
-    if (out.action == DnsAction::drop) continue;
-    frame.clear();
-    frame.push_back(static_cast<std::uint8_t>(out.wire.size() >> 8));
-    frame.push_back(static_cast<std::uint8_t>(out.wire.size()));
-    frame.insert(frame.end(), out.wire.begin(), out.wire.end());
+    const State::Reply reply = s->answer(body, DnsTransport::tcp, wire);
+    if (reply.delay > 0ms && !co_await net::sleep_unless(reply.delay, s->stop_event)) break;
+    if (reply.action == DnsAction::close) break;
+    if (reply.action == DnsAction::drop) continue;
+    const std::array<std::uint8_t, 2> reply_length{static_cast<std::uint8_t>(wire.size() >> 8),
+                                                   static_cast<std::uint8_t>(wire.size())};
+    const std::array<asio::const_buffer, 2> frame{asio::buffer(reply_length), asio::buffer(wire)};
     auto wrote = co_await net::with_timeout(
-        asio::async_write(socket, asio::buffer(frame), asio::as_tuple(asio::use_awaitable)),
-        s->config.tcp_write_timeout);
+        asio::async_write(socket, frame, asio::as_tuple(asio::use_awaitable)), s->config.tcp_write_timeout);
     if (!wrote) {
       ++s->counters.tcp_timeouts;
       break;
     }
     if (std::get<0>(*wrote)) break;
-    s->sent(out);
+    s->sent(reply);
   }
   boost::system::error_code ignored;
   socket.shutdown(tcp::socket::shutdown_both, ignored);
@@ -253,6 +315,11 @@ std::future<void> DnsResponder::update(std::function<void(ZoneSet&, std::vector<
   auto done = promise->get_future();
   asio::dispatch(state_->strand, [s = state_, change = std::move(change), promise] {
     try {
+      // Cleared on failure too: `change` may have edited part of the zones before it threw.
+      struct ClearCache {
+        DnsAnswerCache& cache;
+        ~ClearCache() { cache.clear(); }
+      } clear_cache{s->cache};
       change(s->zones, s->interceptors);
       promise->set_value();
     } catch (...) {

@@ -67,6 +67,8 @@ dns::Message handle(const dns::Message& query, const ZoneSet& zones, const DnsHa
 // The largest UDP response `query` allows: 512 without EDNS0, else its payload size clamped to
 // [512, options.max_udp_payload].
 std::size_t udp_response_limit(const dns::Message& query, const DnsHandlerOptions& options);
+// The same from the query's EDNS0 payload size alone (nullopt: no EDNS0).
+std::size_t udp_response_limit(std::optional<std::uint16_t> edns_payload, const DnsHandlerOptions& options);
 
 DnsOutcome serve(protocol::ByteSpan query, DnsTransport transport, std::uint64_t sequence,
                  const ZoneSet& zones, std::span<const DnsInterceptor> interceptors,

@@ -2,6 +2,8 @@
 #include "commands.hpp"
 
 #include "kmslab/net/asio.hpp"
+#include "kmslab/net/endpoint.hpp"
+#include "kmslab/simulator/control_api.hpp"
 #include "kmslab/simulator/site.hpp"
 
 #include <fmt/format.h>
@@ -20,6 +22,8 @@ struct ServeOptions {
   std::string activation_log;
   unsigned threads = 1;
   unsigned drain_ms = 2000;
+  std::string control;        // ADDRESS:PORT of the control API; empty = none
+  std::string control_token;  // required when `control` is not loopback
 };
 
 int log_rank(const std::string& level) {
@@ -47,8 +51,20 @@ int run_serve(const ServeOptions& options) {
     fmt::print(stderr, "kmslab serve: {}\n", started.error());
     return kExitUsage;
   }
+  std::unique_ptr<simulator::ControlApi> control;
+  if (!options.control.empty()) {
+    control = std::make_unique<simulator::ControlApi>(
+        site, simulator::ControlApiOptions{
+                  .listen = options.control, .token = options.control_token, .body_limit = 64 * 1024});
+    auto started = control->start(io.get_executor());
+    if (!started) {
+      fmt::print(stderr, "kmslab serve: {}\n", started.error());
+      return kExitUsage;
+    }
+  }
   // One machine-readable line with every bound endpoint, so scripts can use port 0.
   nlohmann::json ready = site.endpoints();
+  if (control) ready["control"] = net::format_endpoint(control->endpoint());
   ready["event"] = "ready";
   fmt::print("{}\n", ready.dump());
   std::fflush(stdout);
@@ -59,6 +75,7 @@ int run_serve(const ServeOptions& options) {
   signals.async_wait([&](const boost::system::error_code& ec, int signal) {
     if (ec) return;
     if (verbosity >= 2) fmt::print(stderr, "kmslab serve: signal {}, draining for up to {} ms\n", signal, options.drain_ms);
+    if (control) control->stop();
     site.stop(std::chrono::milliseconds(options.drain_ms));
     // Stop the loop once in-flight exchanges had their chance to finish.
     auto timer = std::make_shared<net::asio::steady_timer>(io, std::chrono::milliseconds(options.drain_ms + 100));
@@ -87,6 +104,7 @@ void add_serve_command(CLI::App& app, Action& action) {
       "  {\"event\":\"ready\",\"dns\":\"127.0.0.1:40123\",\"sntp\":\"127.0.0.1:40124\",\"kms\":{\"kms1\":[\"127.0.0.1:40125\"]}}\n"
       "Everything binds loopback unless the config names other addresses: kmslab is a test tool,\n"
       "not a licensing service. See docs/simulator.md for every configuration key.\n"
+      "With --control, the ready line has \"control\": \"127.0.0.1:PORT\" (docs/control-api.md).\n"
       "Example: kmslab serve --config examples/corp.yaml");
   cmd->add_option("-c,--config", options->config, "Simulator configuration (YAML)")->required()->check(CLI::ExistingFile);
   cmd->add_option("--log-level", options->log_level, "error, warn, info or debug")
@@ -100,6 +118,12 @@ void add_serve_command(CLI::App& app, Action& action) {
   cmd->add_option("--drain-ms", options->drain_ms, "On SIGINT/SIGTERM, time given to in-flight exchanges")
       ->check(CLI::Range(0u, 60000u))
       ->capture_default_str();
+  cmd->add_option("--control", options->control,
+                  "Serve the HTTP/JSON control API (faults, listeners, counters) on ADDRESS:PORT, e.g. 127.0.0.1:0")
+      ->type_name("ADDR:PORT");
+  cmd->add_option("--control-token", options->control_token,
+                  "Bearer token every control request must carry; required to listen beyond loopback")
+      ->type_name("TOKEN");
   cmd->callback([&action, options] { action = [options] { return run_serve(*options); }; });
 }
 

@@ -1,6 +1,9 @@
 #include "kmslab/net/tcp_server.hpp"
 
+#include <fcntl.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 namespace kmslab::net {
 
@@ -32,6 +35,8 @@ boost::system::result<tcp::endpoint> TcpServer::listen(const tcp::endpoint& endp
 
 void TcpServer::start() {
   std::lock_guard lock(mutex_);
+  started_ = true;
+  if (state_ != ListenerState::open) return;
   for (auto& acceptor : acceptors_)
     asio::co_spawn(ex_, accept_loop(acceptor), asio::detached);
 }
@@ -84,10 +89,95 @@ asio::awaitable<void> TcpServer::run_session(tcp::socket socket) {
 
 void TcpServer::close_listeners() {
   std::lock_guard lock(mutex_);
+  close_listeners_locked();
+}
+
+void TcpServer::close_listeners_locked() {
   for (auto& acceptor : acceptors_) {
     boost::system::error_code ignored;
     acceptor->close(ignored);
   }
+  for (int fd : fillers_) ::close(fd);
+  fillers_.clear();
+}
+
+namespace {
+
+// Connects a non-blocking socket to `to` and waits up to a second for the handshake, which the
+// kernel completes by itself for a listener with room in its accept queue. Returns the fd or -1.
+int self_connect(const tcp::endpoint& to, boost::system::error_code& ec) {
+  tcp::endpoint target = to;
+  if (target.address().is_unspecified())
+    target.address(to.address().is_v6() ? asio::ip::address(asio::ip::address_v6::loopback())
+                                        : asio::ip::address(asio::ip::address_v4::loopback()));
+  const int fd = ::socket(target.address().is_v6() ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    ec.assign(errno, boost::system::system_category());
+    return -1;
+  }
+  if (::connect(fd, target.data(), static_cast<socklen_t>(target.size())) != 0 && errno != EINPROGRESS) {
+    ec.assign(errno, boost::system::system_category());
+    ::close(fd);
+    return -1;
+  }
+  pollfd p{fd, POLLOUT, 0};
+  int error = 0;
+  socklen_t len = sizeof error;
+  if (::poll(&p, 1, 1000) != 1 || ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &len) != 0 || error != 0) {
+    ec = error ? boost::system::error_code(error, boost::system::system_category())
+               : boost::system::error_code(asio::error::timed_out);
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+}  // namespace
+
+std::future<boost::system::error_code> TcpServer::set_listener_state(ListenerState state) {
+  auto promise = std::make_shared<std::promise<boost::system::error_code>>();
+  auto done = promise->get_future();
+  asio::dispatch(ex_, [self = shared_from_this(), state, promise] { promise->set_value(self->apply_state(state)); });
+  return done;
+}
+
+boost::system::error_code TcpServer::apply_state(ListenerState state) {
+  std::lock_guard lock(mutex_);
+  if (stopping_) return asio::error::operation_aborted;
+  if (state == state_) return {};
+  close_listeners_locked();
+  acceptors_.clear();
+  state_ = ListenerState::refused;  // what we are until the new listeners stand
+  if (state == ListenerState::refused) return {};
+  std::vector<std::shared_ptr<tcp::acceptor>> fresh;
+  for (const auto& endpoint : endpoints_) {
+    auto acceptor = std::make_shared<tcp::acceptor>(ex_);
+    boost::system::error_code ec;
+    acceptor->open(endpoint.protocol(), ec);
+    if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec && endpoint.address().is_v6()) acceptor->set_option(asio::ip::v6_only(true), ec);
+    if (!ec) acceptor->bind(endpoint, ec);
+    // Backlog 0 lets exactly one connection wait in the queue; ours takes it.
+    if (!ec) acceptor->listen(state == ListenerState::filtered ? 0 : options_.backlog, ec);
+    if (!ec && state == ListenerState::filtered) {
+      const int fd = self_connect(endpoint, ec);
+      if (fd >= 0) fillers_.push_back(fd);
+    }
+    if (ec) {
+      boost::system::error_code ignored;
+      for (auto& a : fresh) a->close(ignored);
+      acceptor->close(ignored);
+      for (int fd : fillers_) ::close(fd);
+      fillers_.clear();
+      return ec;
+    }
+    fresh.push_back(std::move(acceptor));
+  }
+  acceptors_ = std::move(fresh);
+  state_ = state;
+  if (state == ListenerState::open && started_)
+    for (auto& acceptor : acceptors_) asio::co_spawn(ex_, accept_loop(acceptor), asio::detached);
+  return {};
 }
 
 void TcpServer::close_sessions() {

@@ -23,15 +23,15 @@ KmsConnectionOutput malformed(std::string why) {
 KmsConnection::KmsConnection(KmsHostPolicy& policy, p::RandomSource& rng, KmsConnectionOptions options)
     : policy_(policy), rng_(rng), options_(std::move(options)), reassembler_(options_.reassembly) {}
 
-KmsConnectionOutput KmsConnection::on_pdu(p::ByteSpan pdu) {
+KmsConnectionOutput KmsConnection::on_pdu(p::ByteSpan pdu, const KmsPduFaults& faults) {
   auto header = rpc::decode_header(pdu);
   if (!header) return malformed(header.error().message());
   switch (header->type) {
     case rpc::PacketType::bind:
     case rpc::PacketType::alter_context:
-      return on_bind(pdu);
+      return on_bind(pdu, faults);
     case rpc::PacketType::request:
-      return on_request(pdu);
+      return on_request(pdu, faults);
     case rpc::PacketType::auth3:
     case rpc::PacketType::shutdown:
     case rpc::PacketType::co_cancel:
@@ -46,10 +46,24 @@ KmsConnectionOutput KmsConnection::on_pdu(p::ByteSpan pdu) {
   }
 }
 
-KmsConnectionOutput KmsConnection::on_bind(p::ByteSpan pdu) {
+KmsConnectionOutput KmsConnection::on_bind(p::ByteSpan pdu, const KmsPduFaults& faults) {
   auto bind = rpc::decode_bind(pdu);
   if (!bind) return malformed(bind.error().message());
   const bool is_bind = bind->header.type == rpc::PacketType::bind;
+  if (faults.bind_nak_reason) {
+    // A host that rejects the association answers bind_nak and closes (MS-RPCE 3.3.1.5.3).
+    rpc::BindNak nak;
+    nak.header.call_id = bind->header.call_id;
+    nak.reject_reason = *faults.bind_nak_reason;
+    auto bytes = rpc::encode(nak);
+    if (!bytes) return malformed(bytes.error().message());
+    KmsConnectionOutput out;
+    out.pdus.push_back(std::move(*bytes));
+    out.close = true;
+    out.event.kind = Kind::bind_nak;
+    out.event.detail = fmt::format("bind_nak with reason {} (fault)", nak.reject_reason);
+    return out;
+  }
   const auto decision = rpc::decide_bind(*bind, options_.rpc);
   contexts_.apply(decision);
   client_max_recv_frag_ = bind->max_recv_frag;
@@ -80,16 +94,23 @@ KmsConnectionOutput KmsConnection::fault(std::uint32_t call_id, std::uint16_t co
   return out;
 }
 
-p::rpc::ResponseStub KmsConnection::answer(p::ByteSpan kms_request, KmsEvent& event) {
+p::rpc::ResponseStub KmsConnection::answer(p::ByteSpan kms_request, KmsEvent& event, const KmsPduFaults& faults) {
   event.kind = Kind::activation;
   auto host_request = p::parse_request(kms_request);
+  if (faults.hresult) {
+    // The injected answer wins over anything the request would have earned, even a parse error.
+    if (host_request) event.request = host_request->request;
+    event.hresult = *faults.hresult;
+    event.detail = fmt::format("HRESULT 0x{:08X} injected by a fault", *faults.hresult);
+    return {std::nullopt, *faults.hresult};
+  }
   if (!host_request) {
     event.hresult = kHresultInvalidData;
     event.detail = host_request.error().message();
     return {std::nullopt, kHresultInvalidData};
   }
   event.request = host_request->request;
-  auto decision = policy_.decide(host_request->request);
+  auto decision = policy_.decide(host_request->request, faults.overrides);
   event.hresult = decision.hresult;
   event.detail = decision.reason;
   if (!decision.response) return {std::nullopt, decision.hresult};
@@ -102,10 +123,17 @@ p::rpc::ResponseStub KmsConnection::answer(p::ByteSpan kms_request, KmsEvent& ev
     return {std::nullopt, kHresultInvalidData};
   }
   event.response = std::move(decision.response);
+  if (faults.corrupt) {
+    auto damaged = corrupt_kms_response(*payload, *faults.corrupt);
+    if (damaged) {
+      payload = std::move(*damaged);
+      event.detail = fmt::format("response {} corrupted by a fault", to_string(*faults.corrupt));
+    }
+  }
   return {std::move(*payload), kHresultOk};
 }
 
-KmsConnectionOutput KmsConnection::on_request(p::ByteSpan pdu) {
+KmsConnectionOutput KmsConnection::on_request(p::ByteSpan pdu, const KmsPduFaults& faults) {
   auto fragment = rpc::decode_request(pdu);
   if (!fragment) return malformed(fragment.error().message());
   auto whole = reassembler_.add(*fragment);
@@ -116,6 +144,9 @@ KmsConnectionOutput KmsConnection::on_request(p::ByteSpan pdu) {
     return out;
   }
   const rpc::Request& call = **whole;
+  if (faults.rpc_fault_status)
+    return fault(call.header.call_id, call.context_id, *faults.rpc_fault_status,
+                 fmt::format("fault status 0x{:08X} injected", *faults.rpc_fault_status));
   const auto syntax = contexts_.find(call.context_id);
   if (!syntax)
     return fault(call.header.call_id, call.context_id, rpc::kNcaUnknownInterface,
@@ -128,7 +159,7 @@ KmsConnectionOutput KmsConnection::on_request(p::ByteSpan pdu) {
   out.event.syntax = *syntax;
   rpc::ResponseStub stub;
   if (auto kms_request = rpc::decode_request_stub(call.stub, *syntax)) {
-    stub = answer(*kms_request, out.event);
+    stub = answer(*kms_request, out.event, faults);
   } else {
     out.event.kind = Kind::activation;
     out.event.hresult = kHresultInvalidData;

@@ -22,11 +22,10 @@ KmsHost::KmsHost(asio::any_io_executor executor, const KmsHostSpec& spec, const 
       policy_(spec, clock, seed),
       log_(std::move(log)),
       next_assoc_group_(static_cast<std::uint32_t>(seed * 2654435761u) | 0x1000u),
-      seed_(seed) {}
+      seed_(seed),
+      stop_event_(std::make_shared<asio::steady_timer>(net::make_stop_event(executor_))) {}
 
-KmsHost::~KmsHost() {
-  if (server_) server_->stop();
-}
+KmsHost::~KmsHost() { stop(); }
 
 boost::system::result<std::vector<tcp::endpoint>, std::string> KmsHost::start() {
   server_ = net::TcpServer::create(executor_, {.max_connections = spec_.max_connections},
@@ -43,6 +42,30 @@ boost::system::result<std::vector<tcp::endpoint>, std::string> KmsHost::start() 
 
 void KmsHost::stop(std::chrono::milliseconds drain) {
   if (server_) server_->stop(drain);
+  // Expired rather than cancelled: a wait that starts after this completes at once, too.
+  asio::post(executor_, [event = stop_event_] { event->expires_at(asio::steady_timer::time_point::min()); });
+}
+
+std::future<boost::system::error_code> KmsHost::set_listener_state(ListenerState state) {
+  if (!server_) {
+    std::promise<boost::system::error_code> p;
+    p.set_value(asio::error::not_connected);
+    return p.get_future();
+  }
+  const auto to = state == ListenerState::open      ? net::ListenerState::open
+                  : state == ListenerState::refused ? net::ListenerState::refused
+                                                    : net::ListenerState::filtered;
+  return server_->set_listener_state(to);
+}
+
+ListenerState KmsHost::listener_state() const noexcept {
+  if (!server_) return ListenerState::open;
+  switch (server_->listener_state()) {
+    case net::ListenerState::open: return ListenerState::open;
+    case net::ListenerState::refused: return ListenerState::refused;
+    case net::ListenerState::filtered: return ListenerState::filtered;
+  }
+  return ListenerState::open;
 }
 
 std::vector<tcp::endpoint> KmsHost::endpoints() const { return server_ ? server_->endpoints() : std::vector<tcp::endpoint>{}; }
@@ -63,6 +86,8 @@ asio::awaitable<bool> read_exactly(tcp::socket& socket, asio::mutable_buffer buf
 
 }  // namespace
 
+// Every co_await below stands alone in its own statement: GCC 12 miscompiles co_await inside
+// compound conditions (`a && !co_await f()`), corrupting the awaited frame.
 asio::awaitable<void> KmsHost::session(tcp::socket& socket) {
   const std::uint64_t index = next_connection_++;
   p::SeededRandom rng(seed_ ^ (0x9E3779B97F4A7C15ull * (index + 1)));
@@ -72,6 +97,13 @@ asio::awaitable<void> KmsHost::session(tcp::socket& socket) {
   boost::system::error_code ec;
   options.secondary_address = std::to_string(socket.local_endpoint(ec).port());
   KmsConnection connection(policy_, rng, options);
+
+  if (engine_) {
+    // A named plan: GCC 12 mishandles temporaries bound to a coroutine's reference parameters.
+    const KmsStagePlan accept_plan = stage_plan(KmsStage::accept);
+    const bool go_on = co_await enter_stage(socket, accept_plan);
+    if (!go_on) co_return;
+  }
 
   p::Bytes pdu;
   for (;;) {
@@ -93,21 +125,146 @@ asio::awaitable<void> KmsHost::session(tcp::socket& socket) {
       if (timed_out) ++counters_.timeouts;
       co_return;
     }
-    auto out = connection.on_pdu(pdu);
+    // Faults: the bind stage for bind / alter_context, the request and response stages for a
+    // request. The response stage is planned before the answer is built because a corrupted
+    // hash or MAC is made inside it.
+    KmsStagePlan plan;
+    KmsStagePlan response_plan;
+    std::optional<KmsStage> stage;
+    if (auto header = rpc::decode_header(pdu)) {
+      if (header->type == rpc::PacketType::bind || header->type == rpc::PacketType::alter_context)
+        stage = KmsStage::bind;
+      else if (header->type == rpc::PacketType::request)
+        stage = KmsStage::request;
+    }
+    if (engine_ && stage) {
+      plan = stage_plan(*stage);
+      const bool go_on = co_await enter_stage(socket, plan);
+      if (!go_on) co_return;
+      if (*stage == KmsStage::request) {
+        response_plan = stage_plan(KmsStage::response);
+        if (response_plan.pdu.corrupt) plan.pdu.corrupt = response_plan.pdu.corrupt;
+      }
+    }
+    auto out = connection.on_pdu(pdu, plan.pdu);
     // Recorded before the answer leaves, so whoever has the answer also sees the count and log.
     record(out.event, socket, std::chrono::steady_clock::now() - started);
-    for (const auto& reply : out.pdus) {
-      auto [wec, n] = co_await asio::async_write(socket, asio::buffer(reply), asio::as_tuple(asio::use_awaitable));
-      if (wec) co_return;
+    if (response_plan.delay.count() > 0) {
+      const bool waited = co_await pause(response_plan.delay);
+      if (!waited) co_return;
     }
+    const KmsWriteShaping shaping = stage == KmsStage::bind ? plan.write : response_plan.write;
+    const bool written = co_await write_reply(socket, out.pdus, shaping);
+    if (!written) co_return;
     if (out.close) co_return;
   }
+}
+
+KmsStagePlan KmsHost::stage_plan(KmsStage stage) {
+  auto hits = engine_->evaluate_kms(spec_.name, stage);
+  return plan_kms_stage(stage, hits);
+}
+
+namespace {
+
+// SO_LINGER with a zero timeout makes close() send RST instead of FIN.
+void reset_socket(tcp::socket& socket) {
+  boost::system::error_code ignored;
+  socket.set_option(asio::socket_base::linger(true, 0), ignored);
+  socket.close(ignored);
+}
+
+}  // namespace
+
+asio::awaitable<bool> KmsHost::pause(std::chrono::milliseconds duration) {
+  if (duration.count() <= 0) co_return true;
+  const bool slept = co_await net::sleep_unless(duration, *stop_event_);
+  co_return slept;
+}
+
+asio::awaitable<bool> KmsHost::enter_stage(tcp::socket& socket, KmsStagePlan plan) {
+  if (plan.delay.count() > 0) {
+    const bool waited = co_await pause(plan.delay);
+    if (!waited) co_return false;
+  }
+  if (plan.reset) {
+    ++counters_.resets;
+    reset_socket(socket);
+    co_return false;
+  }
+  if (plan.silence) {
+    ++counters_.silences;
+    co_await hold_silent(socket);
+    co_return false;
+  }
+  co_return true;
+}
+
+asio::awaitable<void> KmsHost::hold_silent(tcp::socket& socket) {
+  std::array<std::uint8_t, 4096> sink{};
+  for (;;) {
+    auto got = co_await net::with_timeout(socket.async_read_some(asio::buffer(sink), asio::as_tuple(asio::use_awaitable)),
+                                          spec_.idle_timeout);
+    if (!got) {
+      ++counters_.timeouts;
+      co_return;
+    }
+    if (std::get<0>(*got)) co_return;  // the client gave up (EOF / reset), or the host stopped
+  }
+}
+
+asio::awaitable<bool> KmsHost::write_reply(tcp::socket& socket, const std::vector<p::Bytes>& pdus,
+                                           const KmsWriteShaping& shaping) {
+  if (!shaping.any()) {
+    for (const auto& reply : pdus) {
+      auto [wec, n] = co_await asio::async_write(socket, asio::buffer(reply), asio::as_tuple(asio::use_awaitable));
+      if (wec) co_return false;
+    }
+    co_return true;
+  }
+  p::Bytes all;
+  for (const auto& reply : pdus) all.insert(all.end(), reply.begin(), reply.end());
+  std::size_t limit = all.size();
+  enum class End { keep, close, reset } end = End::keep;
+  if (shaping.truncate_bytes || shaping.truncate_half) {
+    limit = std::min<std::size_t>(limit, shaping.truncate_bytes ? *shaping.truncate_bytes : all.size() / 2);
+    end = End::close;
+  }
+  if (shaping.reset_after_bytes || shaping.reset_half || shaping.reset_after_reply) {
+    if (!shaping.reset_after_reply)
+      limit = std::min<std::size_t>(limit, shaping.reset_after_bytes ? *shaping.reset_after_bytes : all.size() / 2);
+    end = End::reset;
+  }
+  const std::size_t step = shaping.trickle ? std::max<std::size_t>(shaping.trickle->bytes, 1) : std::max<std::size_t>(limit, 1);
+  for (std::size_t at = 0; at < limit; at += step) {
+    if (at > 0 && shaping.trickle) {
+      const bool waited = co_await pause(std::chrono::milliseconds(shaping.trickle->interval_ms));
+      if (!waited) co_return false;
+    }
+    const std::size_t n = std::min(step, limit - at);
+    auto [wec, written] =
+        co_await asio::async_write(socket, asio::buffer(all.data() + at, n), asio::as_tuple(asio::use_awaitable));
+    if (wec) co_return false;
+  }
+  if (end == End::close) {
+    ++counters_.truncations;
+    boost::system::error_code ignored;
+    socket.shutdown(tcp::socket::shutdown_both, ignored);
+    co_return false;
+  }
+  if (end == End::reset) {
+    ++counters_.resets;
+    reset_socket(socket);
+    co_return false;
+  }
+  co_return true;
 }
 
 void KmsHost::record(const KmsEvent& event, const tcp::socket& socket, std::chrono::steady_clock::duration took) {
   using Kind = KmsEvent::Kind;
   switch (event.kind) {
     case Kind::bind: ++counters_.binds; return;
+    case Kind::bind_nak: ++counters_.bind_naks; return;
     case Kind::alter_context: ++counters_.alter_contexts; return;
     case Kind::malformed: ++counters_.malformed; return;
     case Kind::ignored: ++counters_.ignored; return;
@@ -160,6 +317,11 @@ nlohmann::json KmsHost::counters_json() const {
   j["rpc_faults"] = counters_.rpc_faults.load();
   j["malformed"] = counters_.malformed.load();
   j["timeouts"] = counters_.timeouts.load();
+  j["bind_naks"] = counters_.bind_naks.load();
+  j["resets"] = counters_.resets.load();
+  j["silences"] = counters_.silences.load();
+  j["truncations"] = counters_.truncations.load();
+  j["listener"] = std::string(to_string(listener_state()));
   nlohmann::json by = nlohmann::json::object();
   {
     std::lock_guard lock(counters_.mutex);

@@ -122,15 +122,22 @@ std::string KmsHostPolicy::epid_for(const p::Guid& kms_count_id) const {
   return epid_by_csvlk_.at(std::min(csvlk, epid_by_csvlk_.size() - 1));
 }
 
-bool KmsHostPolicy::serves(const p::KmsRequest& request, std::string& why) const {
+bool KmsHostPolicy::serves(const p::KmsRequest& request, const DecisionOverrides& overrides,
+                           std::string& why) const {
   const auto* id = p::find_kms_count_id(request.kms_count_id);
-  if (serve_any_) return true;
-  if (served_.empty()) {
+  const bool serve_any = overrides.served ? overrides.serve_any : serve_any_;
+  const std::set<p::Guid>& served = overrides.served ? *overrides.served : served_;
+  if (serve_any) return true;
+  if (overrides.served && served.empty()) {
+    why = "this host's key covers no product (products override)";
+    return false;
+  }
+  if (served.empty()) {
     if (!id) {
       why = fmt::format("KMS count ID {} is unknown to this host's key", request.kms_count_id.to_string());
       return false;
     }
-  } else if (!served_.count(request.kms_count_id)) {
+  } else if (!served.count(request.kms_count_id)) {
     why = fmt::format("this host's key does not cover {}", id ? std::string(id->name) : request.kms_count_id.to_string());
     return false;
   }
@@ -144,7 +151,7 @@ bool KmsHostPolicy::serves(const p::KmsRequest& request, std::string& why) const
   return true;
 }
 
-HostDecision KmsHostPolicy::decide(const p::KmsRequest& request) {
+HostDecision KmsHostPolicy::decide(const p::KmsRequest& request, const DecisionOverrides& overrides) {
   HostDecision d;
   const int major = request.version.major;
   if (std::find(spec_.protocols.begin(), spec_.protocols.end(), major) == spec_.protocols.end() ||
@@ -160,7 +167,8 @@ HostDecision KmsHostPolicy::decide(const p::KmsRequest& request) {
   }
   if (spec_.time_tolerance) {
     const auto client = p::from_filetime(request.client_time);
-    const auto diff = std::chrono::duration_cast<std::chrono::seconds>(client - host_now());
+    const auto now = overrides.clock_skew ? clock_.now() + *overrides.clock_skew : host_now();
+    const auto diff = std::chrono::duration_cast<std::chrono::seconds>(client - now);
     if (std::chrono::abs(diff) > *spec_.time_tolerance) {
       d.hresult = kHresultTimeSkew;
       d.reason = fmt::format("client clock is {}s {} the host's (tolerance {}s)", std::chrono::abs(diff).count(),
@@ -168,7 +176,7 @@ HostDecision KmsHostPolicy::decide(const p::KmsRequest& request) {
       return d;
     }
   }
-  if (!serves(request, d.reason)) {
+  if (!serves(request, overrides, d.reason)) {
     d.hresult = kHresultProductNotServed;
     return d;
   }
@@ -179,6 +187,11 @@ HostDecision KmsHostPolicy::decide(const p::KmsRequest& request) {
   r.client_time = request.client_time;
   r.activation_interval_min = spec_.activation_interval_min;
   r.renewal_interval_min = spec_.renewal_interval_min;
+  if (overrides.count) {
+    r.current_count = *overrides.count;
+    d.response = std::move(r);
+    return d;
+  }
   switch (spec_.count_mode) {
     case CountMode::policy_double:
       r.current_count = request.n_policy == 0 ? 1 : 2 * request.n_policy;

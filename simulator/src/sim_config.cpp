@@ -164,7 +164,7 @@ KmsHostSpec read_host(const ConfigNode& n) {
 }  // namespace
 
 SimulatorConfig read_simulator_config(const ConfigNode& n) {
-  n.expect_keys({"seed", "dns", "kms_hosts", "sntp", "activation_log"});
+  n.expect_keys({"seed", "dns", "kms_hosts", "sntp", "activation_log", "faults"});
   SimulatorConfig c;
   c.seed = static_cast<std::uint64_t>(n.get_int("seed", 1, 0, INT64_MAX));
   c.activation_log = n.get_string("activation_log", "");
@@ -220,6 +220,17 @@ SimulatorConfig read_simulator_config(const ConfigNode& n) {
               fmt::format("domain '{}' is not inside any zone under dns.zones (add a zone with origin '{}')",
                           p.domain, p.domain));
       }
+    }
+  }
+  if (auto faults = n.optional_child("faults")) {
+    std::set<std::string> fault_names;
+    for (const auto& item : faults->items()) {
+      c.faults.push_back(read_fault(item));
+      const auto& f = c.faults.back();
+      if (!f.host.empty() && !names.count(f.host))
+        item.child("host").fail(fmt::format("no KMS host named '{}'", f.host));
+      if (!f.name.empty() && !fault_names.insert(f.name).second)
+        item.child("name").fail(fmt::format("duplicate fault name '{}'", f.name));
     }
   }
   return c;

@@ -1,6 +1,7 @@
 #include "kmslab/simulator/site.hpp"
 
 #include "kmslab/net/endpoint.hpp"
+#include "kmslab/protocol/dns_text.hpp"
 #include "kmslab/protocol/sntp.hpp"
 
 #include <fmt/format.h>
@@ -11,7 +12,7 @@ using net::tcp;
 using net::udp;
 
 Site::Site(net::asio::io_context& io, SimulatorConfig config)
-    : io_(io), config_(std::move(config)) {}
+    : io_(io), config_(std::move(config)), faults_(config_.seed) {}
 
 Site::~Site() { stop(); }
 
@@ -117,10 +118,18 @@ boost::system::result<void, std::string> Site::start() {
   } catch (const std::exception& e) {
     return std::string(e.what());
   }
+  std::vector<std::string> names;
   for (auto& host : hosts_) {
+    names.push_back(host->name());
+    host->set_fault_engine(&faults_);
     auto started = host->start();
     if (!started) return started.error();
   }
+  faults_.set_kms_hosts(names);
+  // Applied on the hosts' executor; the future is not awaited (this may run before the loop).
+  faults_.set_listener_observer([this](const std::string& name, ListenerState state) {
+    if (auto* host = kms_host(name)) (void)host->set_listener_state(state);
+  });
   if (config_.dns.enabled) {
     if (auto built = build_zones(); !built) return built.error();
     ZoneSet set;
@@ -135,6 +144,14 @@ boost::system::result<void, std::string> Site::start() {
     dc.address = where->host;
     dc.port = where->port;
     dns_ = std::make_unique<DnsResponder>(io_.get_executor(), std::move(set), dc);
+    (void)dns_->update([engine = &faults_](ZoneSet&, std::vector<DnsInterceptor>& interceptors) {
+      interceptors.push_back([engine](DnsExchange& exchange) {
+        if (engine->size() == 0 || exchange.query.questions.empty()) return;
+        const auto& q = exchange.query.questions.front();
+        const auto hits = engine->evaluate_dns(q.name.to_string(), protocol::dns::type_name(q.type));
+        apply_dns_faults(hits, exchange);
+      });
+    });
     if (auto ec = dns_->start()) return fmt::format("DNS: cannot listen on {}: {}", config_.dns.listen, ec.message());
   }
   if (config_.sntp.enabled) {
@@ -151,7 +168,17 @@ boost::system::result<void, std::string> Site::start() {
     // The time source has its own clock: the site clock plus the SNTP skew.
     sntp_clock_ = std::make_unique<SkewedClock>(config_.sntp.skew);
     sntp_ = std::make_unique<SntpResponder>(io_, *sntp_clock_, sc, udp::endpoint(where->address(), where->port()));
+    sntp_->set_fault_hook([engine = &faults_](SntpReplyPlan& plan) {
+      if (engine->size() == 0) return;
+      const auto hits = engine->evaluate_sntp();
+      apply_sntp_faults(hits, plan);
+    });
     if (auto ec = sntp_->start()) return fmt::format("SNTP: cannot listen on {}: {}", config_.sntp.listen, ec.message());
+  }
+  for (const auto& spec : config_.faults) {
+    auto added = faults_.add(spec);
+    if (!added)
+      return fmt::format("fault '{}': {}", spec.name.empty() ? spec.action : spec.name, added.error().format());
   }
   return {};
 }
@@ -184,7 +211,38 @@ nlohmann::json Site::endpoints() const {
   return j;
 }
 
+namespace {
+
+// now - base for every counter both have; gauges and non-numbers are taken as they are now.
+nlohmann::json since(const nlohmann::json& now, const nlohmann::json& base) {
+  if (now.is_number_unsigned() && base.is_number_unsigned()) {
+    const auto a = now.get<std::uint64_t>(), b = base.get<std::uint64_t>();
+    return a >= b ? a - b : a;
+  }
+  if (!now.is_object() || !base.is_object()) return now;
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [key, value] : now.items()) {
+    const bool gauge = key.ends_with("_open");
+    out[key] = (!gauge && base.contains(key)) ? since(value, base.at(key)) : value;
+  }
+  return out;
+}
+
+}  // namespace
+
+void Site::reset_counters() {
+  auto raw = raw_counters();
+  std::lock_guard lock(baseline_mutex_);
+  baseline_ = std::move(raw);
+}
+
 nlohmann::json Site::counters() const {
+  auto raw = raw_counters();
+  std::lock_guard lock(baseline_mutex_);
+  return baseline_.is_null() ? raw : since(raw, baseline_);
+}
+
+nlohmann::json Site::raw_counters() const {
   nlohmann::json j;
   nlohmann::json kms = nlohmann::json::object();
   for (const auto& h : hosts_) kms[h->name()] = h->counters_json();

@@ -9,6 +9,13 @@
 // - stop() closes the listeners at once (new connects are refused), then lets running sessions
 //   finish until `drain` elapses, then closes their sockets so every session ends.
 // - Exceptions escaping a session are caught and counted, never propagated into the io_context.
+// - Listener states (set_listener_state), switchable at runtime without touching open sessions:
+//     open      listening and accepting;
+//     refused   no socket listens on the port: a connect gets RST (ECONNREFUSED);
+//     filtered  a socket listens with backlog 0 and the server itself holds the one connection
+//               the accept queue takes, never accepting it, so the kernel drops further SYNs and
+//               a connect times out: neither refused nor accepted, without root or a firewall.
+//   Leaving a state rebinds the same bound endpoints (SO_REUSEADDR), so ports survive changes.
 // Thread-safety: listen/start/stop/counters may be called from any thread.
 #pragma once
 
@@ -20,12 +27,15 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <set>
 #include <vector>
 
 namespace kmslab::net {
+
+enum class ListenerState { open, refused, filtered };
 
 class TcpServer : public std::enable_shared_from_this<TcpServer> {
  public:
@@ -55,11 +65,20 @@ class TcpServer : public std::enable_shared_from_this<TcpServer> {
   // Closing or pausing listeners at runtime (refused / filtered states of a listener).
   void close_listeners();
 
+  // Switches every listener to `state` on the server's executor (inline when called there). The
+  // future holds the first error (a rebind that failed because another socket took the port, or
+  // the self-connect of `filtered` that did not complete within a second); on error the listener
+  // is left closed (refused). operation_aborted after stop().
+  std::future<boost::system::error_code> set_listener_state(ListenerState state);
+  ListenerState listener_state() const noexcept { return state_.load(); }
+
  private:
   TcpServer(asio::any_io_executor ex, Options options, Session session);
   asio::awaitable<void> accept_loop(std::shared_ptr<tcp::acceptor> acceptor);
   asio::awaitable<void> run_session(tcp::socket socket);
   void close_sessions();
+  boost::system::error_code apply_state(ListenerState state);
+  void close_listeners_locked();
 
   asio::any_io_executor ex_;
   Options options_;
@@ -68,6 +87,9 @@ class TcpServer : public std::enable_shared_from_this<TcpServer> {
   std::vector<std::shared_ptr<tcp::acceptor>> acceptors_;
   std::vector<tcp::endpoint> endpoints_;
   std::set<tcp::socket*> sockets_;
+  std::vector<int> fillers_;  // filtered: our own connections that fill the accept queues
+  bool started_ = false;
+  std::atomic<ListenerState> state_{ListenerState::open};
   std::atomic<std::size_t> open_{0};
   std::atomic<std::uint64_t> accepted_{0};
   std::atomic<std::uint64_t> rejected_{0};

@@ -21,6 +21,7 @@
 #include "kmslab/protocol/rpc_bind.hpp"
 #include "kmslab/protocol/rpc_fragment.hpp"
 #include "kmslab/protocol/rpc_stub.hpp"
+#include "kmslab/simulator/kms_corruption.hpp"
 #include "kmslab/simulator/kms_host_policy.hpp"
 
 #include <optional>
@@ -30,7 +31,7 @@
 namespace kmslab::simulator {
 
 struct KmsEvent {
-  enum class Kind { bind, alter_context, activation, rpc_fault, malformed, ignored, partial };
+  enum class Kind { bind, alter_context, bind_nak, activation, rpc_fault, malformed, ignored, partial };
   Kind kind = Kind::ignored;
   std::string detail;  // why (malformed / fault / refusal reason)
   // activation only:
@@ -38,6 +39,16 @@ struct KmsEvent {
   std::uint32_t hresult = 0;
   std::optional<protocol::KmsResponse> response;
   protocol::rpc::NdrSyntax syntax = protocol::rpc::NdrSyntax::ndr32;
+};
+
+// What the fault engine asks of one PDU (see fault_actions.hpp). Fields that do not apply to the
+// PDU's type are ignored (bind_nak only for bind / alter_context, the rest only for requests).
+struct KmsPduFaults {
+  std::optional<std::uint16_t> bind_nak_reason;   // answer a bind with bind_nak, then close
+  std::optional<std::uint32_t> rpc_fault_status;  // answer a request with a fault PDU
+  std::optional<std::uint32_t> hresult;           // answer in-band with this HRESULT, no payload
+  DecisionOverrides overrides;                    // handed to the policy's decision
+  std::optional<KmsCorruption> corrupt;           // damage the response payload
 };
 
 struct KmsConnectionOutput {
@@ -59,15 +70,16 @@ class KmsConnection {
   KmsConnection(KmsHostPolicy& policy, protocol::RandomSource& rng, KmsConnectionOptions options);
 
   // REQUIRES: `pdu` is exactly one complete PDU (frag_length bytes).
-  KmsConnectionOutput on_pdu(protocol::ByteSpan pdu);
+  KmsConnectionOutput on_pdu(protocol::ByteSpan pdu, const KmsPduFaults& faults = {});
 
   // The KMS-level part of a request: decode, decide, encode. Exposed so a fault can rewrite the
   // decision; returns the response stub to send.
-  protocol::rpc::ResponseStub answer(protocol::ByteSpan kms_request, KmsEvent& event);
+  protocol::rpc::ResponseStub answer(protocol::ByteSpan kms_request, KmsEvent& event,
+                                     const KmsPduFaults& faults = {});
 
  private:
-  KmsConnectionOutput on_bind(protocol::ByteSpan pdu);
-  KmsConnectionOutput on_request(protocol::ByteSpan pdu);
+  KmsConnectionOutput on_bind(protocol::ByteSpan pdu, const KmsPduFaults& faults);
+  KmsConnectionOutput on_request(protocol::ByteSpan pdu, const KmsPduFaults& faults);
   KmsConnectionOutput fault(std::uint32_t call_id, std::uint16_t context_id, std::uint32_t status, std::string why);
 
   KmsHostPolicy& policy_;

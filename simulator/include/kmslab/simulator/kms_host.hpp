@@ -8,12 +8,22 @@
 // wait for the next PDU is bounded by `idle_timeout` and reading the rest of a PDU by
 // `read_timeout` (a slow-drip client is cut off). Malformed input closes that one connection and
 // is counted; the server keeps serving.
+// Faults (set_fault_engine): at each stage of a connection (accept; each bind / alter_context;
+// each request; the response) the session asks the FaultEngine for hits and carries out the
+// resulting KmsStagePlan: a delay, a reset (SO_LINGER 0 then close, so the peer sees RST), silence
+// (the connection stays open and nothing is answered until the client closes or idle_timeout
+// passes), PDU-level changes (bind_nak, RPC fault, in-band HRESULT, policy overrides, a corrupted
+// hash or MAC) and how the reply is written (trickled, truncated then closed, reset part-way).
+// Delays and trickle waits end early when the host stops. set_listener_state() switches the
+// listening sockets between open, refused and filtered (see net/tcp_server.hpp).
 // Thread-safety: counters and policy may be read from any thread; start/stop from any thread.
 #pragma once
 
 #include "kmslab/net/asio.hpp"
 #include "kmslab/net/tcp_server.hpp"
 #include "kmslab/simulator/activation_log.hpp"
+#include "kmslab/simulator/fault_actions.hpp"
+#include "kmslab/simulator/fault_engine.hpp"
 #include "kmslab/simulator/kms_connection.hpp"
 #include "kmslab/simulator/kms_host_policy.hpp"
 
@@ -31,6 +41,8 @@ namespace kmslab::simulator {
 struct KmsHostCounters {
   std::atomic<std::uint64_t> binds{0}, alter_contexts{0}, requests{0}, activations{0}, refusals{0}, rpc_faults{0},
       malformed{0}, timeouts{0}, ignored{0};
+  // Faults carried out.
+  std::atomic<std::uint64_t> bind_naks{0}, resets{0}, silences{0}, truncations{0};
   // Responses by HRESULT ("0x00000000" for a successful activation).
   std::map<std::uint32_t, std::uint64_t> by_hresult;
   mutable std::mutex mutex;  // guards by_hresult
@@ -53,8 +65,24 @@ class KmsHost {
   std::size_t open_connections() const;
   nlohmann::json counters_json() const;
 
+  // The engine consulted at each stage; nullptr (the default) = no faults. Set before start();
+  // the engine must outlive the host.
+  void set_fault_engine(FaultEngine* engine) noexcept { engine_ = engine; }
+  // Switches the listeners (asynchronously; the future holds the outcome). REQUIRES: start().
+  std::future<boost::system::error_code> set_listener_state(ListenerState state);
+  ListenerState listener_state() const noexcept;
+
  private:
   net::asio::awaitable<void> session(net::tcp::socket& socket);
+  KmsStagePlan stage_plan(KmsStage stage);
+  // Carries out a stage's delay, reset or silence; false when the connection is over.
+  net::asio::awaitable<bool> enter_stage(net::tcp::socket& socket, KmsStagePlan plan);
+  net::asio::awaitable<void> hold_silent(net::tcp::socket& socket);
+  // Writes the PDUs as `shaping` says; false when the connection is over.
+  net::asio::awaitable<bool> write_reply(net::tcp::socket& socket, const std::vector<protocol::Bytes>& pdus,
+                                         const KmsWriteShaping& shaping);
+  // Waits unless the host stops first; false when it stopped.
+  net::asio::awaitable<bool> pause(std::chrono::milliseconds duration);
   void record(const KmsEvent& event, const net::tcp::socket& socket, std::chrono::steady_clock::duration took);
 
   net::asio::any_io_executor executor_;
@@ -66,6 +94,8 @@ class KmsHost {
   std::atomic<std::uint64_t> next_connection_{0};
   std::uint64_t seed_;
   KmsHostCounters counters_;
+  FaultEngine* engine_ = nullptr;
+  std::shared_ptr<net::asio::steady_timer> stop_event_;  // expires at once when the host stops
 };
 
 }  // namespace kmslab::simulator

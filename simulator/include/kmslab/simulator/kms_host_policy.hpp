@@ -41,6 +41,17 @@ struct HostDecision {
   std::string reason;                             // for logs: why the host refused
 };
 
+// Per-request overrides from the fault engine (actions clock_skew, count, products). Each set
+// field replaces the host's own setting for that one decision.
+struct DecisionOverrides {
+  std::optional<std::chrono::seconds> clock_skew;  // the host's offset from the site clock
+  std::optional<std::uint32_t> count;              // the current count reported
+  // The KMS count IDs served (empty: none); serve_any = even unknown IDs.
+  std::optional<std::set<protocol::Guid>> served;
+  bool serve_any = false;
+  bool empty() const noexcept { return !clock_skew && !count && !served; }
+};
+
 // The resolved, immutable form of a KmsHostSpec plus the host's mutable state.
 class KmsHostPolicy {
  public:
@@ -48,7 +59,7 @@ class KmsHostPolicy {
   // naming the host and the bad value (unknown product, unknown host build, malformed hwid).
   KmsHostPolicy(const KmsHostSpec& spec, const Clock& clock, std::uint64_t seed);
 
-  HostDecision decide(const protocol::KmsRequest& request);
+  HostDecision decide(const protocol::KmsRequest& request, const DecisionOverrides& overrides = {});
 
   const KmsHostSpec& spec() const noexcept { return spec_; }
   protocol::KmsHwid hwid() const noexcept { return hwid_; }
@@ -67,7 +78,7 @@ class KmsHostPolicy {
   static std::vector<protocol::Guid> resolve_products(const std::string& entry, std::string& error);
 
  private:
-  bool serves(const protocol::KmsRequest& request, std::string& why) const;
+  bool serves(const protocol::KmsRequest& request, const DecisionOverrides& overrides, std::string& why) const;
 
   KmsHostSpec spec_;
   const Clock& clock_;

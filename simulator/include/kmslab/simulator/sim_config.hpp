@@ -9,6 +9,7 @@
 #pragma once
 
 #include "kmslab/config/yaml_node.hpp"
+#include "kmslab/simulator/fault.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -100,6 +101,7 @@ struct SimulatorConfig {
   std::vector<KmsHostSpec> kms_hosts;
   SntpSpec sntp;
   std::string activation_log;  // file for JSON lines; empty = none
+  std::vector<FaultSpec> faults;  // `faults:` - active from start (see docs/faults.md)
 };
 
 // Reads the simulator section (the whole document for `serve`, `simulator:` in a scenario).

@@ -8,13 +8,17 @@
 // (0.0.0.0 / :: are published as loopback); raw records whose SRV port names a host get that
 // host's bound port. Then DNS and SNTP start. Everything listens on loopback unless the config
 // names other addresses.
-// Thread-safety: start/stop from one thread; the accessors and counters from any thread.
+// The site owns one FaultEngine (faults()): the KMS hosts consult it at each connection stage, a
+// DNS interceptor and the SNTP fault hook apply its hits, and its listener states are applied to
+// the hosts' listeners. The config's `faults:` are added at start().
+// Thread-safety: start/stop from one thread; the accessors, counters and faults from any thread.
 #pragma once
 
 #include "kmslab/net/asio.hpp"
 #include "kmslab/simulator/activation_log.hpp"
 #include "kmslab/simulator/clock.hpp"
 #include "kmslab/simulator/dns_responder.hpp"
+#include "kmslab/simulator/fault_engine.hpp"
 #include "kmslab/simulator/kms_host.hpp"
 #include "kmslab/simulator/sim_config.hpp"
 #include "kmslab/simulator/sntp_responder.hpp"
@@ -23,6 +27,7 @@
 #include <nlohmann/json.hpp>
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -51,22 +56,30 @@ class Site {
   std::string sntp_endpoint() const;
   // {"dns": "...", "sntp": "...", "kms": {"kms1": ["127.0.0.1:40001"]}}
   nlohmann::json endpoints() const;
+  // Counters since start or the last reset_counters() (gauges such as open connections are
+  // reported as they are).
   nlohmann::json counters() const;
+  void reset_counters();
+  FaultEngine& faults() noexcept { return faults_; }
   // The zone configuration actually served (after publishing hosts), for logs and tests.
   const std::vector<DnsZoneConfig>& zones() const noexcept { return zones_; }
 
  private:
   boost::system::result<void, std::string> build_zones();
+  nlohmann::json raw_counters() const;
 
   net::asio::io_context& io_;
   SimulatorConfig config_;
   SkewedClock clock_;
+  FaultEngine faults_;  // before the servers: they hold a pointer to it
   std::shared_ptr<ActivationLog> log_;
   std::vector<std::unique_ptr<KmsHost>> hosts_;
   std::vector<DnsZoneConfig> zones_;
   std::unique_ptr<DnsResponder> dns_;
   std::unique_ptr<SkewedClock> sntp_clock_;
   std::unique_ptr<SntpResponder> sntp_;
+  mutable std::mutex baseline_mutex_;
+  nlohmann::json baseline_;  // raw counters at the last reset
 };
 
 }  // namespace kmslab::simulator

@@ -1,0 +1,75 @@
+// A small HTTP/1.1 server (Boost.Beast) for kmslab's control API and, later, /metrics.
+//
+// The handler is a pure function request -> response, run on the server's executor; the server
+// does everything else: keep-alive (up to max_requests_per_connection per connection), a deadline
+// on reading each request (headers and body; also the idle wait between keep-alive requests) and
+// on writing each response, a header and body size limit (413 / 431, then close), 400 for a
+// request that does not parse, 500 when the handler throws, and at most max_connections at once.
+//
+// Exposure: the server binds loopback by default. Binding any other address requires a bearer
+// token; with a token set, every request must carry `Authorization: Bearer <token>` (compared in
+// constant time) or gets 401. Port 0 picks a free port: endpoint() tells which.
+// Thread-safety: start/stop/endpoint/requests from any thread; the handler runs on the executor.
+#pragma once
+
+#include "kmslab/net/asio.hpp"
+#include "kmslab/net/tcp_server.hpp"
+
+#include <boost/beast/http.hpp>
+#include <boost/system/result.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace kmslab::net {
+
+namespace http = boost::beast::http;
+using HttpRequest = http::request<http::string_body>;
+using HttpResponse = http::response<http::string_body>;
+using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
+
+struct HttpServerOptions {
+  std::string listen = "127.0.0.1:0";
+  std::size_t body_limit = 64 * 1024;
+  std::size_t header_limit = 8 * 1024;
+  std::chrono::milliseconds read_timeout{5000};
+  std::chrono::milliseconds write_timeout{5000};
+  std::size_t max_connections = 64;
+  std::size_t max_requests_per_connection = 1000;
+  std::string bearer_token;  // empty: no authentication (allowed on loopback only)
+};
+
+class HttpServer {
+ public:
+  HttpServer(asio::any_io_executor executor, HttpServerOptions options, HttpHandler handler);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Errors (one sentence): a listen text that is not ADDRESS:PORT, a non-loopback address without
+  // a token, or the bind error.
+  boost::system::result<tcp::endpoint, std::string> start();
+  void stop();
+  tcp::endpoint endpoint() const;
+  std::uint64_t requests() const noexcept { return requests_->load(); }
+
+ private:
+  asio::any_io_executor executor_;
+  HttpServerOptions options_;
+  HttpHandler handler_;
+  std::shared_ptr<TcpServer> server_;
+  std::shared_ptr<std::atomic<std::uint64_t>> requests_ = std::make_shared<std::atomic<std::uint64_t>>(0);
+};
+
+// A response to `request` (same HTTP version) with `body` and its Content-Type.
+HttpResponse make_http_response(const HttpRequest& request, http::status status, std::string body,
+                                std::string_view content_type = "application/json");
+
+// True when both strings are equal; the time taken depends only on their lengths.
+bool constant_time_equal(std::string_view a, std::string_view b) noexcept;
+
+}  // namespace kmslab::net

@@ -1,0 +1,233 @@
+// The control API over real HTTP on loopback (a plain Beast client), driving a running site:
+// faults added and removed, listeners switched, counters and reset, errors, limits and the token.
+#include "dns_test_util.hpp"
+#include "fault_test_util.hpp"
+
+#include "kmslab/simulator/control_api.hpp"
+
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <gtest/gtest.h>
+
+namespace kmslab::test {
+namespace {
+
+namespace http = boost::beast::http;
+namespace asio = net::asio;
+using nlohmann::json;
+
+struct HttpResult {
+  int status = 0;  // 0: no response within the deadline
+  json body;
+  http::response<http::string_body> raw;
+};
+
+// One request per call unless `socket` is given (keep-alive); every wait bounded by `timeout`.
+class HttpClient {
+ public:
+  explicit HttpClient(net::tcp::endpoint server) : server_(server), socket_(io_) {}
+
+  HttpResult call(http::verb method, const std::string& target, const std::string& body = "",
+                  const std::string& token = "", Millis timeout = 2000ms) {
+    http::request<http::string_body> req{method, target, 11};
+    req.set(http::field::host, "127.0.0.1");
+    if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
+    if (!body.empty()) {
+      req.set(http::field::content_type, "application/json");
+      req.body() = body;
+    }
+    req.prepare_payload();
+    HttpResult result;
+    boost::beast::flat_buffer buffer;
+    auto read = [&] {
+      http::async_write(socket_, req, [&](boost::system::error_code ec, std::size_t) {
+        if (ec) return;
+        http::async_read(socket_, buffer_, result.raw, [&](boost::system::error_code rec, std::size_t) {
+          if (!rec) result.status = static_cast<int>(result.raw.result_int());
+        });
+      });
+    };
+    if (!socket_.is_open()) {
+      socket_.async_connect(server_, [&](boost::system::error_code ec) {
+        if (!ec) read();
+      });
+    } else {
+      read();
+    }
+    io_.restart();
+    io_.run_for(timeout);
+    if (result.status) result.body = json::parse(result.raw.body(), nullptr, false);
+    return result;
+  }
+  void close() {
+    boost::system::error_code ignored;
+    socket_.close(ignored);
+  }
+
+ private:
+  net::tcp::endpoint server_;
+  asio::io_context io_;
+  net::tcp::socket socket_;
+  boost::beast::flat_buffer buffer_;
+};
+
+class ControlApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    api_ = std::make_unique<simulator::ControlApi>(*site_);
+    auto started = api_->start(site_.io().get_executor());
+    ASSERT_TRUE(started) << started.error();
+    endpoint_ = *started;
+  }
+  void TearDown() override { api_->stop(); }
+  HttpResult call(http::verb method, const std::string& target, const std::string& body = "") {
+    HttpClient client(endpoint_);
+    return client.call(method, target, body);
+  }
+
+  RunningSite site_{lab_site()};
+  std::unique_ptr<simulator::ControlApi> api_;
+  net::tcp::endpoint endpoint_;
+};
+
+TEST_F(ControlApiTest, HealthAndActions) {
+  EXPECT_TRUE(endpoint_.address().is_loopback());
+  auto health = call(http::verb::get, "/healthz");
+  EXPECT_EQ(health.status, 200);
+  EXPECT_EQ(health.body["status"], "ok");
+  auto actions = call(http::verb::get, "/actions");
+  EXPECT_EQ(actions.status, 200);
+  EXPECT_EQ(actions.body["actions"].size(), simulator::registered_actions().size());
+}
+
+TEST_F(ControlApiTest, AddListGetDeleteFaultsWhileTheSiteServes) {
+  auto added = call(http::verb::post, "/faults",
+                    R"({"name": "deny", "target": "kms", "host": "kms1", "action": "hresult",
+                        "params": {"hresult": "0xC004F042"}})");
+  ASSERT_EQ(added.status, 201) << added.raw.body();
+  EXPECT_EQ(added.body["name"], "deny");
+  EXPECT_EQ(added.body["applied"], 0);
+  auto x = kms_exchange(site_.kms_port(), make_test_request(protocol::kKmsV6));
+  ASSERT_TRUE(x.stub) << x.describe();
+  EXPECT_EQ(x.stub->hresult, 0xC004F042u) << "the fault acts on live traffic";
+
+  auto list = call(http::verb::get, "/faults");
+  ASSERT_EQ(list.status, 200);
+  ASSERT_EQ(list.body["faults"].size(), 1u);
+  EXPECT_EQ(list.body["faults"][0]["applied"], 1);
+  EXPECT_EQ(call(http::verb::get, "/faults/deny").body["action"], "hresult");
+
+  auto unnamed = call(http::verb::post, "/faults", R"({"target": "sntp", "action": "drop"})");
+  ASSERT_EQ(unnamed.status, 201);
+  EXPECT_EQ(unnamed.body["name"], "drop-1");
+
+  EXPECT_EQ(call(http::verb::delete_, "/faults/deny").status, 200);
+  EXPECT_EQ(call(http::verb::delete_, "/faults/deny").status, 404);
+  EXPECT_TRUE(kms_exchange(site_.kms_port(), make_test_request(protocol::kKmsV6)).activated());
+  auto cleared = call(http::verb::delete_, "/faults");
+  EXPECT_EQ(cleared.body["removed"], 1);
+  EXPECT_TRUE(call(http::verb::get, "/faults").body["faults"].empty());
+}
+
+TEST_F(ControlApiTest, BadFaultsAreRejectedWithTheField) {
+  auto typo = call(http::verb::post, "/faults", R"({"target": "dns", "action": "nxdomian"})");
+  EXPECT_EQ(typo.status, 400);
+  EXPECT_EQ(typo.body["field"], "action");
+  EXPECT_NE(typo.body["error"].get<std::string>().find("did you mean 'nxdomain'"), std::string::npos);
+  auto param = call(http::verb::post, "/faults", R"({"target": "kms", "action": "delay", "params": {"delay_ms": "x"}})");
+  EXPECT_EQ(param.status, 400);
+  EXPECT_EQ(param.body["field"], "params.delay_ms");
+  auto host = call(http::verb::post, "/faults", R"({"target": "kms", "host": "kms9", "action": "silence"})");
+  EXPECT_EQ(host.status, 400);
+  EXPECT_EQ(host.body["field"], "host");
+  EXPECT_EQ(call(http::verb::post, "/faults", "{not json").status, 400);
+  EXPECT_EQ(call(http::verb::post, "/faults", "[1]").status, 400);
+  ASSERT_EQ(call(http::verb::post, "/faults", R"({"name": "a", "target": "sntp", "action": "drop"})").status, 201);
+  EXPECT_EQ(call(http::verb::post, "/faults", R"({"name": "a", "target": "sntp", "action": "drop"})").status, 409);
+  EXPECT_EQ(call(http::verb::get, "/nowhere").status, 404);
+  auto wrong = call(http::verb::put, "/faults");
+  EXPECT_EQ(wrong.status, 405);
+  EXPECT_EQ(std::string(wrong.raw[http::field::allow]), "GET, POST, DELETE");
+}
+
+TEST_F(ControlApiTest, ListenersSwitchAtRuntime) {
+  auto filtered = call(http::verb::put, "/listeners/kms1", R"({"state": "filtered"})");
+  ASSERT_EQ(filtered.status, 200) << filtered.raw.body();
+  EXPECT_EQ(filtered.body["effective"], "filtered");
+  ASSERT_TRUE(eventually([&] { return site_->kms_host("kms1")->listener_state() == simulator::ListenerState::filtered; }));
+  RawTcp c;
+  EXPECT_EQ(c.connect(site_.kms_port(), 300ms), ConnectOutcome::timed_out);
+  c.close();
+  EXPECT_EQ(call(http::verb::get, "/listeners").body["kms1"], "filtered");
+  ASSERT_EQ(call(http::verb::put, "/listeners/kms1", R"({"state": "refused"})").status, 200);
+  ASSERT_TRUE(eventually([&] { return site_->kms_host("kms1")->listener_state() == simulator::ListenerState::refused; }));
+  RawTcp r;
+  EXPECT_EQ(r.connect(site_.kms_port(), 1000ms), ConnectOutcome::refused);
+  ASSERT_EQ(call(http::verb::put, "/listeners/kms1", R"({"state": "open"})").status, 200);
+  ASSERT_TRUE(eventually([&] { return site_->kms_host("kms1")->listener_state() == simulator::ListenerState::open; }));
+  EXPECT_TRUE(kms_exchange(site_.kms_port(), make_test_request(protocol::kKmsV6)).activated());
+  EXPECT_EQ(call(http::verb::put, "/listeners/kms9", R"({"state": "open"})").status, 404);
+  EXPECT_EQ(call(http::verb::put, "/listeners/kms1", R"({"state": "closed"})").status, 400);
+}
+
+TEST_F(ControlApiTest, CountersAndReset) {
+  ASSERT_EQ(call(http::verb::post, "/faults", R"({"name": "n", "target": "dns", "action": "nxdomain"})").status, 201);
+  ASSERT_TRUE(kms_exchange(site_.kms_port(), make_test_request(protocol::kKmsV6)).activated());
+  auto query = protocol::dns::encode(protocol::dns::make_query(1, *protocol::dns::Name::parse("x.lab.test."),
+                                                               protocol::dns::Type::a)).value();
+  ASSERT_TRUE(udp_exchange(site_->dns()->udp_endpoint().port(), query));
+  auto counters = call(http::verb::get, "/counters");
+  ASSERT_EQ(counters.status, 200);
+  EXPECT_EQ(counters.body["kms"]["kms1"]["activations"], 1);
+  EXPECT_EQ(counters.body["dns"]["queries_udp"], 1);
+  EXPECT_EQ(counters.body["faults"][0]["applied"], 1);
+  EXPECT_EQ(counters.body["listeners"]["kms1"], "open");
+
+  EXPECT_EQ(call(http::verb::post, "/reset").status, 200);
+  counters = call(http::verb::get, "/counters");
+  EXPECT_EQ(counters.body["kms"]["kms1"]["activations"], 0);
+  EXPECT_EQ(counters.body["dns"]["queries_udp"], 0);
+  EXPECT_TRUE(counters.body["faults"].empty());
+  ASSERT_TRUE(kms_exchange(site_.kms_port(), make_test_request(protocol::kKmsV6)).activated());
+  EXPECT_EQ(call(http::verb::get, "/counters").body["kms"]["kms1"]["activations"], 1) << "counting resumes from zero";
+}
+
+TEST_F(ControlApiTest, KeepAliveAndBodyLimit) {
+  HttpClient client(endpoint_);
+  EXPECT_EQ(client.call(http::verb::get, "/healthz").status, 200);
+  EXPECT_EQ(client.call(http::verb::get, "/faults").status, 200) << "second request on the same connection";
+  client.close();
+  std::string big = R"({"target": "sntp", "action": "drop", "name": ")" + std::string(70 * 1024, 'a') + "\"}";
+  EXPECT_EQ(call(http::verb::post, "/faults", big).status, 413);
+}
+
+TEST(ControlApiToken, RequiredOffLoopbackAndCheckedOnEveryRequest) {
+  RunningSite site{lab_site()};
+  simulator::ControlApi open_wide(*site, {.listen = "0.0.0.0:0", .token = "", .body_limit = 1024});
+  auto refused = open_wide.start(site.io().get_executor());
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().find("token"), std::string::npos) << refused.error();
+
+  simulator::ControlApi guarded(*site, {.listen = "127.0.0.1:0", .token = "s3cret", .body_limit = 1024});
+  auto started = guarded.start(site.io().get_executor());
+  ASSERT_TRUE(started) << started.error();
+  HttpClient anonymous(*started);
+  auto denied = anonymous.call(http::verb::get, "/faults");
+  EXPECT_EQ(denied.status, 401);
+  EXPECT_EQ(std::string(denied.raw[http::field::www_authenticate]), "Bearer");
+  HttpClient wrong(*started);
+  EXPECT_EQ(wrong.call(http::verb::get, "/faults", "", "s3creT").status, 401);
+  HttpClient right(*started);
+  EXPECT_EQ(right.call(http::verb::get, "/faults", "", "s3cret").status, 200);
+  guarded.stop();
+}
+
+TEST(ConstantTimeEqual, ComparesWholeStrings) {
+  EXPECT_TRUE(net::constant_time_equal("abc", "abc"));
+  EXPECT_FALSE(net::constant_time_equal("abc", "abd"));
+  EXPECT_FALSE(net::constant_time_equal("abc", "abcd"));
+  EXPECT_TRUE(net::constant_time_equal("", ""));
+}
+
+}  // namespace
+}  // namespace kmslab::test

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing (apt), then configures, builds and runs every test: the default
-# (release) build and the asan preset (AddressSanitizer + UndefinedBehaviorSanitizer + leaks).
+# (release) build, the scenario catalog (and its mutants), and the asan preset (AddressSanitizer +
+# UndefinedBehaviorSanitizer + leaks).
 # Each stage prints its time so the CI budget stays visible.
 #
 #   ci/test.sh              everything
@@ -20,6 +21,12 @@ build_preset release
 
 stage "test (release)"
 ctest --preset release -j "$KMSLAB_JOBS"
+
+stage "scenario catalog (release)"
+build/release/apps/kmslab run scenarios/ --jobs 2 --quiet --junit build/suite-junit.xml --json build/suite.json
+
+stage "scenario catalog mutants (every expectation must catch its mutant)"
+build/release/apps/kmslab run scenarios/ --jobs 2 --quiet --mutate --junit build/mutants-junit.xml
 
 if [ "$quick" = 0 ]; then
   stage "build (asan)"

@@ -24,5 +24,6 @@ void add_products_command(CLI::App& app, Action& action);
 void add_merge_command(CLI::App& app, Action& action);  // kmslab merge a.json b.json [--json]
 void add_serve_command(CLI::App& app, Action& action);  // kmslab serve --config site.yaml
 void add_probe_command(CLI::App& app, Action& action);  // kmslab probe --domain corp.example [--json]
+void add_run_command(CLI::App& app, Action& action);    // kmslab run scenarios/ [--jobs N] ...
 
 }  // namespace kmslab::cli

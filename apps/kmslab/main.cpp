@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   // Subcommands, in the order `--help` lists them.
   add_demo_command(app, action);
   add_serve_command(app, action);
+  add_run_command(app, action);
   add_explain_command(app, action);
   add_decode_command(app, action);
   add_products_command(app, action);

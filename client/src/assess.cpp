@@ -473,7 +473,9 @@ std::vector<Finding> assess_dns(const DnsObservation& d, const ProbeObservations
     for (const auto& a : obs.attempts)
       if (a.host == r.target && a.port == r.port) {
         const auto assessed = assess_attempt(a, obs);
-        failed_there = failed_there || assessed.status == AttemptStatus::failed;
+        // A target that does not resolve never reached the port: the port is not the suspect.
+        const bool unresolved = assessed.failure && assessed.failure->code == FindingCode::dns_no_address;
+        failed_there = failed_there || (assessed.status == AttemptStatus::failed && !unresolved);
         w.push_back(fmt::format("activation via {}: {}", attempt_target(a), assessed.outcome_text));
       }
     auto f = make_finding(FindingCode::dns_wrong_port, fmt::format("{}:{}", r.target, r.port), std::move(w), rctx);

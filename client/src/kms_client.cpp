@@ -155,8 +155,12 @@ asio::awaitable<KmsSession::Read> KmsSession::read_pdu(SteadyTime deadline) {
       return false;
     }
     if (r.ec) {
-      out.status = Read::Status::closed;
-      out.detail = describe_ec(r.ec);
+      // A clean end of stream after part of a PDU is a cut message (a proxy or host that wrote
+      // a short reply and closed): malformed, not a reset. Nothing at all, or an RST, is closed.
+      const bool cut = r.ec == asio::error::eof && out.bytes > 0;
+      out.status = cut ? Read::Status::malformed : Read::Status::closed;
+      out.detail = cut ? fmt::format("the PDU was cut: the peer closed the connection after {} bytes of it", out.bytes)
+                       : describe_ec(r.ec);
       return false;
     }
     return true;

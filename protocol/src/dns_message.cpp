@@ -448,7 +448,10 @@ Result<Bytes> truncate_to(Message& message, std::size_t limit, bool tc_when_addi
   message.answers.resize(std::min(keep, answers));
   message.authority.resize(std::min(keep - message.answers.size(), authority));
   message.additional.resize(keep - message.answers.size() - message.authority.size());
-  if (dropped_required || tc_when_additional_dropped) message.header.tc = true;
+  // Not even the header, questions and OPT fit: TC too (dns_message.hpp promises it), so the
+  // receiver learns the answer is incomplete even when there were no records to drop.
+  const bool base_too_large = layout.questions_end + opt > limit;
+  if (dropped_required || tc_when_additional_dropped || base_too_large) message.header.tc = true;
   return encode_impl(message, nullptr);
 }
 

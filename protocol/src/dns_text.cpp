@@ -312,6 +312,9 @@ std::string format_rdata(const Rdata& data) {
                          d.refresh, d.retry, d.expire, d.minimum);
     }
     std::string operator()(const TxtData& d) const {
+      // An empty rdata (RFC 1035 wants one string or more, but it arrives) has no TXT text form;
+      // RFC 3597's generic form is the one spelling of it that parses back.
+      if (d.strings.empty()) return "\\# 0";
       std::string out;
       for (const auto& s : d.strings) {
         if (!out.empty()) out.push_back(' ');

@@ -15,7 +15,7 @@ ContextResult rejection(std::uint16_t reason) {
 bool offers_ndr64(const Bind& request) {
   return std::any_of(request.contexts.begin(), request.contexts.end(), [](const ContextElement& c) {
     return std::any_of(c.transfer_syntaxes.begin(), c.transfer_syntaxes.end(), [](const SyntaxId& s) {
-      return classify(s.uuid) == TransferSyntaxKind::ndr64;
+      return s == kNdr64Syntax;
     });
   });
 }
@@ -40,12 +40,14 @@ BindDecision decide_bind(const Bind& request, const HostRpcPolicy& policy) {
         break;
       }
       if (!interface_ok) continue;
-      if (kind == TransferSyntaxKind::ndr64 && ndr64_usable) {
+      // NDR syntaxes match by GUID and version, as the RPC runtime does (vlmcsd compares the
+      // GUID only): the ack then always names exactly what the client offered.
+      if (kind == TransferSyntaxKind::ndr64 && ts == kNdr64Syntax && ndr64_usable) {
         result = ContextResult{kResultAcceptance, kReasonNotSpecified, kNdr64Syntax};
         d.accepted.push_back({ctx.context_id, NdrSyntax::ndr64});
         break;
       }
-      if (kind == TransferSyntaxKind::ndr32 && !ndr64_usable) {
+      if (kind == TransferSyntaxKind::ndr32 && ts == kNdr32Syntax && !ndr64_usable) {
         result = ContextResult{kResultAcceptance, kReasonNotSpecified, kNdr32Syntax};
         d.accepted.push_back({ctx.context_id, NdrSyntax::ndr32});
         break;

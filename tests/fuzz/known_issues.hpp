@@ -12,19 +12,6 @@
 
 namespace kmslab::fuzz {
 
-// rpc-bind-syntax-version: decide_bind matches transfer syntaxes by GUID (as vlmcsd) and answers
-// with the canonical SyntaxId, but interpret_bind_ack requires the exact SyntaxId offered, so it
-// rejects the host's ack to a bind that offers NDR32 / NDR64 with a non-canonical version.
-inline bool affected_by_bind_syntax_version(const protocol::rpc::Bind& bind) {
-  using namespace protocol::rpc;
-  for (const auto& ctx : bind.contexts)
-    for (const auto& ts : ctx.transfer_syntaxes) {
-      const auto kind = classify(ts.uuid);
-      if ((kind == TransferSyntaxKind::ndr32 && ts != kNdr32Syntax) ||
-          (kind == TransferSyntaxKind::ndr64 && ts != kNdr64Syntax))
-        return skip_known_issue("rpc-bind-syntax-version");
-    }
-  return false;
-}
+// (none open: rpc-bind-syntax-version was fixed by matching NDR syntaxes by GUID and version)
 
 }  // namespace kmslab::fuzz

@@ -134,6 +134,26 @@ TEST(RpcBind, UnknownTransferSyntaxIsReason2AndFirstAcceptableOfSeveralWins) {
   EXPECT_EQ(d.accepted, (std::vector<NegotiatedContext>{{1, NdrSyntax::ndr32}}));
 }
 
+TEST(RpcBind, NdrSyntaxesMatchByGuidAndVersion) {
+  // Found by fuzz_rpc_pdu: a GUID-only match acked the canonical version, which the client then
+  // rejected as not offered. Another version of a known syntax is an unknown syntax.
+  SyntaxId ndr32_v0 = kNdr32Syntax;
+  ndr32_v0.version = 0;
+  SyntaxId ndr64_v2 = kNdr64Syntax;
+  ndr64_v2.version = 2;
+  Bind b;
+  b.contexts.push_back({0, kKmsInterface, {ndr32_v0}});
+  b.contexts.push_back({1, kKmsInterface, {ndr64_v2, kNdr32Syntax}});
+  const BindDecision d = decide_bind(b, HostRpcPolicy{});
+  EXPECT_EQ(d.results[0].reason, kReasonTransferSyntaxesNotSupported);
+  // NDR64 v2 is not an NDR64 offer, so NDR32 in the same bind is accepted.
+  EXPECT_EQ(d.results[1], (ContextResult{kResultAcceptance, 0, kNdr32Syntax}));
+  EXPECT_EQ(d.accepted, (std::vector<NegotiatedContext>{{1, NdrSyntax::ndr32}}));
+  const auto outcome = interpret_bind_ack(b, make_bind_ack(b, d, 1, std::string("1688")));
+  ASSERT_TRUE(outcome.has_value()) << outcome.error().message();
+  EXPECT_TRUE(outcome->usable());
+}
+
 TEST(RpcBind, ContextTableFollowsBindThenAlterContext) {
   ContextTable table;
   table.apply(decide_bind(load_bind("v6_bind_request.hex"), HostRpcPolicy{}));

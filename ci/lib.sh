@@ -12,6 +12,7 @@ KMSLAB_PACKAGES=(
   libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
   bind9-dnsutils chrony dnsmasq-base dnsperf python3 python3-jsonschema curl
+  prometheus  # promtool checks and the watch's end-to-end test (Prometheus 2.42)
 )
 
 _stage_start=0

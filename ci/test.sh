@@ -19,6 +19,10 @@ install_deps
 stage "build (release)"
 build_preset release
 
+stage "alert rules (promtool check + unit tests)"
+promtool check rules deploy/prometheus/kms-alerts.yml
+(cd deploy/prometheus && promtool test rules kms-alerts.test.yml)
+
 stage "test (release)"
 ctest --preset release -j "$KMSLAB_JOBS"
 

@@ -1,6 +1,8 @@
 // kmslab serve: run a simulated KMS site (KMS hosts, DNS, SNTP) until SIGINT/SIGTERM.
 #include "commands.hpp"
 
+#include "kmslab/monitor/exposition.hpp"
+#include "kmslab/monitor/simulator_metrics.hpp"
 #include "kmslab/net/asio.hpp"
 #include "kmslab/net/endpoint.hpp"
 #include "kmslab/simulator/control_api.hpp"
@@ -55,7 +57,16 @@ int run_serve(const ServeOptions& options) {
   if (!options.control.empty()) {
     control = std::make_unique<simulator::ControlApi>(
         site, simulator::ControlApiOptions{
-                  .listen = options.control, .token = options.control_token, .body_limit = 64 * 1024});
+                  .listen = options.control,
+                  .token = options.control_token,
+                  .body_limit = 64 * 1024,
+                  .metrics = [&site](const net::HttpRequest& req) {
+                    nlohmann::json counters = site.counters();
+                    counters["faults"] = site.faults().counters_json()["faults"];
+                    return net::make_http_response(req, net::http::status::ok,
+                                                   monitor::render_simulator_metrics(counters, KMSLAB_VERSION),
+                                                   monitor::kExpositionContentType);
+                  }});
     auto started = control->start(io.get_executor());
     if (!started) {
       fmt::print(stderr, "kmslab serve: {}\n", started.error());
@@ -104,7 +115,8 @@ void add_serve_command(CLI::App& app, Action& action) {
       "  {\"event\":\"ready\",\"dns\":\"127.0.0.1:40123\",\"sntp\":\"127.0.0.1:40124\",\"kms\":{\"kms1\":[\"127.0.0.1:40125\"]}}\n"
       "Everything binds loopback unless the config names other addresses: kmslab is a test tool,\n"
       "not a licensing service. See docs/simulator.md for every configuration key.\n"
-      "With --control, the ready line has \"control\": \"127.0.0.1:PORT\" (docs/control-api.md).\n"
+      "With --control, the ready line has \"control\": \"127.0.0.1:PORT\" (docs/control-api.md), and\n"
+      "GET /metrics there serves the simulator's counters for Prometheus (docs/monitoring.md).\n"
       "Example: kmslab serve --config examples/corp.yaml");
   cmd->add_option("-c,--config", options->config, "Simulator configuration (YAML)")->required()->check(CLI::ExistingFile);
   cmd->add_option("--log-level", options->log_level, "error, warn, info or debug")

@@ -54,6 +54,7 @@ bool authorized(const HttpRequest& request, const std::string& token) {
 struct Shared {
   HttpServerOptions options;
   HttpHandler handler;
+  AsyncHttpHandler async_handler;
   std::shared_ptr<std::atomic<std::uint64_t>> requests;
 };
 
@@ -98,7 +99,8 @@ asio::awaitable<void> session(std::shared_ptr<Shared> s, tcp::socket& socket) {
       res.set(http::field::www_authenticate, "Bearer");
     } else {
       try {
-        res = s->handler(request);
+        if (s->async_handler) res = co_await s->async_handler(request);
+        else res = s->handler(request);
       } catch (const std::exception& e) {
         res = make_http_response(request, http::status::internal_server_error,
                                  fmt::format("{{\"error\":\"internal error\"}}\n"));
@@ -120,6 +122,9 @@ asio::awaitable<void> session(std::shared_ptr<Shared> s, tcp::socket& socket) {
 HttpServer::HttpServer(asio::any_io_executor executor, HttpServerOptions options, HttpHandler handler)
     : executor_(std::move(executor)), options_(std::move(options)), handler_(std::move(handler)) {}
 
+HttpServer::HttpServer(asio::any_io_executor executor, HttpServerOptions options, AsyncHttpHandler handler)
+    : executor_(std::move(executor)), options_(std::move(options)), async_handler_(std::move(handler)) {}
+
 HttpServer::~HttpServer() { stop(); }
 
 boost::system::result<tcp::endpoint, std::string> HttpServer::start() {
@@ -129,7 +134,7 @@ boost::system::result<tcp::endpoint, std::string> HttpServer::start() {
     return fmt::format("refusing to serve HTTP on {} without a token: it is not a loopback address "
                        "(set a token, or listen on 127.0.0.1 / [::1])",
                        options_.listen);
-  auto shared = std::make_shared<Shared>(Shared{options_, handler_, requests_});
+  auto shared = std::make_shared<Shared>(Shared{options_, handler_, async_handler_, requests_});
   server_ = TcpServer::create(executor_, {.max_connections = options_.max_connections},
                               [shared](tcp::socket& socket) { return session(shared, socket); });
   auto bound = server_->listen(*where);

@@ -161,6 +161,10 @@ net::HttpResponse ControlApi::handle(const net::HttpRequest& req) {
     site_.reset_counters();
     return reply(req, http::status::ok, {{"reset", true}});
   }
+  if (path == "/metrics" && options_.metrics) {
+    if (method != http::verb::get) return not_allowed(req, "GET");
+    return options_.metrics(req);
+  }
   if (path == "/actions") {
     if (method != http::verb::get) return not_allowed(req, "GET");
     return reply(req, http::status::ok, {{"actions", actions_json()}});

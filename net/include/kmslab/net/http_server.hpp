@@ -31,6 +31,9 @@ namespace http = boost::beast::http;
 using HttpRequest = http::request<http::string_body>;
 using HttpResponse = http::response<http::string_body>;
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
+// For handlers that must wait for I/O of their own (e.g. /probe runs a probe): awaited on the
+// server's executor, so other connections keep being served meanwhile.
+using AsyncHttpHandler = std::function<asio::awaitable<HttpResponse>(HttpRequest)>;
 
 struct HttpServerOptions {
   std::string listen = "127.0.0.1:0";
@@ -46,6 +49,7 @@ struct HttpServerOptions {
 class HttpServer {
  public:
   HttpServer(asio::any_io_executor executor, HttpServerOptions options, HttpHandler handler);
+  HttpServer(asio::any_io_executor executor, HttpServerOptions options, AsyncHttpHandler handler);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -61,6 +65,7 @@ class HttpServer {
   asio::any_io_executor executor_;
   HttpServerOptions options_;
   HttpHandler handler_;
+  AsyncHttpHandler async_handler_;
   std::shared_ptr<TcpServer> server_;
   std::shared_ptr<std::atomic<std::uint64_t>> requests_ = std::make_shared<std::atomic<std::uint64_t>>(0);
 };

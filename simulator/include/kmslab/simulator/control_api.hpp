@@ -14,6 +14,8 @@
 //   GET    /counters             Site::counters() plus "faults" (hit counts) and "listeners"
 //   POST   /reset                counters restart from zero; every fault removed; listeners open
 //   GET    /actions              the registered fault actions with their stages and params
+//   GET    /metrics              when ControlApiOptions::metrics is set: its response (kmslab serve
+//                                renders the counters in the Prometheus text format there)
 // Anything else: 404, or 405 with an Allow header for a known path and a wrong method. Request
 // bodies are limited (64 KiB by default) and must be JSON objects.
 //
@@ -34,6 +36,9 @@ struct ControlApiOptions {
   std::string listen = "127.0.0.1:0";
   std::string token;  // required for a non-loopback address; then every request needs it
   std::size_t body_limit = 64 * 1024;
+  // Answers GET /metrics. A hook rather than a dependency: the exposition format lives in
+  // kmslab::monitor, which the simulator does not link.
+  net::HttpHandler metrics;
 };
 
 class ControlApi {

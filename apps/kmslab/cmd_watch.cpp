@@ -34,8 +34,11 @@ int run_watch(const WatchArgs& args) {
   // Caught from before the ready line, so a script that reads it and signals at once is served.
   net::asio::signal_set stop_signals(io, SIGINT, SIGTERM);
   net::asio::signal_set reload_signal(io, SIGHUP);
-  monitor::WatchService service(io.get_executor(), *config,
-                                {.config_file = args.config, .listen = args.listen, .version = KMSLAB_VERSION});
+  monitor::WatchServiceOptions service_options;
+  service_options.config_file = args.config;
+  service_options.listen = args.listen;
+  service_options.version = KMSLAB_VERSION;
+  monitor::WatchService service(io.get_executor(), *config, service_options);
   auto started = service.start();
   if (!started) {
     fmt::print(stderr, "kmslab watch: {}\n", started.error());

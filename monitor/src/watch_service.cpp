@@ -150,7 +150,10 @@ asio::awaitable<net::HttpResponse> WatchService::probe_once(const net::HttpReque
   auto run = co_await run_with_deadline(probe, std::move(*probe_config), module.timeout);
   const auto at = options_.now ? options_.now() : std::chrono::system_clock::now();
   WatchMetrics one(buckets, options_.version);
-  WatchTarget t{.name = *target, .module = module.name, .target = *target};
+  WatchTarget t;
+  t.name = *target;
+  t.module = module.name;
+  t.target = *target;
   if (run) one.record(t, summarize(*run), at);
   else one.record_timeout(t, std::chrono::steady_clock::now() - started, at);
   co_return text(req, http::status::ok, one.render(), kExpositionContentType);

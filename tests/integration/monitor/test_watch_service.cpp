@@ -29,9 +29,11 @@ class WatchServiceTest : public ::testing::Test {
     fake_.delay["slow.example"] = 2000ms;  // before the loop thread starts reading it
     auto config = load_watch_config(file_);
     ASSERT_TRUE(config) << config.error().format();
-    service_ = std::make_unique<WatchService>(io_.get_executor(), *config,
-                                              WatchServiceOptions{.config_file = file_, .version = "9.9.9",
-                                                                  .probe = fake_.function()});
+    WatchServiceOptions options;
+    options.config_file = file_;
+    options.version = "9.9.9";
+    options.probe = fake_.function();
+    service_ = std::make_unique<WatchService>(io_.get_executor(), *config, options);
     auto started = service_->start();
     ASSERT_TRUE(started) << started.error();
     endpoint_ = *started;

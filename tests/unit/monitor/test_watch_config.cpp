@@ -103,7 +103,9 @@ TEST(WatchConfig, EveryMistakeIsLocated) {
     auto r = load_watch_config_text(c.text, "watch.yaml");
     ASSERT_FALSE(r) << c.what;
     EXPECT_EQ(r.error().file, "watch.yaml") << c.what;
-    if (c.line > 0) EXPECT_EQ(r.error().line, c.line) << c.what << ": " << r.error().format();
+    if (c.line > 0) {
+      EXPECT_EQ(r.error().line, c.line) << c.what << ": " << r.error().format();
+    }
     EXPECT_NE(r.error().format().find(c.message_part), std::string::npos) << c.what << ": " << r.error().format();
   }
 }

@@ -109,7 +109,7 @@ std::vector<MetricFamily> WatchMetrics::families() const {
   auto probes = family("kmslab_probes_total", MetricType::counter, "Probes run, by result (success, failure, timeout)");
   auto hresult = family("kmslab_probe_last_hresult", MetricType::gauge,
                         "The Windows code a client would show after the last probe (0 = activates; 3221549172 = 0xC004F074)");
-  auto required = family("kmslab_kms_required_count", MetricType::gauge,
+  auto required = family("kmslab_kms_count_required", MetricType::gauge,
                          "Minimum count the probed product needs from the host before it activates (N-policy)");
   auto phase = family("kmslab_probe_phase_duration_seconds", MetricType::gauge,
                       "Time the last probe spent in each phase (summed over the targets it tried)");
@@ -124,7 +124,7 @@ std::vector<MetricFamily> WatchMetrics::families() const {
                           "1 when the TCP connect to the KMS host's port succeeded in the last probe");
   auto resolved = family("kmslab_kms_host_resolved", MetricType::gauge,
                          "1 when the KMS host name had an A/AAAA address in the last probe");
-  auto count = family("kmslab_kms_host_count", MetricType::gauge,
+  auto count = family("kmslab_kms_host_count_reported", MetricType::gauge,
                       "Count (activated clients) the KMS host reported in the last successful activation");
   auto offset = family("kmslab_clock_offset_seconds", MetricType::gauge,
                        "Time source (SNTP) minus the local clock, from the last probe");

@@ -71,7 +71,9 @@ int free_port() {
 struct TempDir {
   fs::path path;
   TempDir() {
-    path = fs::path(::testing::TempDir()) / ("kmslab-watch-e2e-" + std::to_string(::getpid()));
+    static int made = 0;
+    path = fs::path(::testing::TempDir()) /
+           ("kmslab-watch-e2e-" + std::to_string(::getpid()) + "-" + std::to_string(++made));
     fs::remove_all(path);
     fs::create_directories(path);
   }
@@ -106,6 +108,28 @@ std::optional<double> wait_value(int port, const std::string& promql, double wan
     std::this_thread::sleep_for(500ms);
   }
   return v;
+}
+
+TEST(CliWatch, BadConfigNamesFileAndLineAndExits2) {
+  TempDir tmp;
+  const auto path = tmp.file("bad-watch.yaml", "modules:\n  corp: {prober: srv}\ntargets:\n  - {module: crop, target: a.example}\n");
+  auto result = kmslab::test::run_cli({"watch", "--config", path, "--listen", "127.0.0.1:0"});
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.err.find(path + ":4:"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("did you mean 'corp'"), std::string::npos) << result.err;
+}
+
+TEST(CliWatch, ShippedExampleStartsAndStopsOnSigint) {
+  CliProcess watch({"watch", "--config", kSource + "/examples/watch.yaml", "--listen", "127.0.0.1:0", "--drain-ms", "100"});
+  auto line = watch.read_line(20s);
+  ASSERT_TRUE(line) << "no ready line";
+  const auto ready = nlohmann::json::parse(*line);
+  EXPECT_EQ(ready["event"], "ready");
+  EXPECT_EQ(ready["targets"], 2);
+  EXPECT_TRUE(ready["listen"].get<std::string>().starts_with("127.0.0.1:"));
+  watch.signal(SIGINT);
+  const auto result = watch.wait(15s);
+  EXPECT_EQ(result.exit_code, 0) << result.err;
 }
 
 TEST(Promtool, AlertRulesPassCheckAndTheirUnitTests) {

@@ -97,7 +97,7 @@ TEST(WatchMetrics, RendersEveryFamilyFromARun) {
   EXPECT_TRUE(has_line(page, "kmslab_probes_total" + l + ",result=\"success\"} 2")) << page;
   EXPECT_TRUE(has_line(page, "kmslab_probes_total" + l + ",result=\"failure\"} 0")) << page;
   EXPECT_TRUE(has_line(page, "kmslab_probe_last_hresult" + l + "} 0")) << page;
-  EXPECT_TRUE(has_line(page, "kmslab_kms_required_count" + l + "} 25")) << page;
+  EXPECT_TRUE(has_line(page, "kmslab_kms_count_required" + l + "} 25")) << page;
   EXPECT_TRUE(has_line(page, "kmslab_probe_phase_duration_seconds" + l + ",phase=\"tcp.connect\"} 0.0003")) << page;
   EXPECT_TRUE(has_line(page, "kmslab_probe_phase_latency_seconds_bucket" + l + ",phase=\"kms.activate\",le=\"0.001\"} 2"))
       << page;
@@ -108,7 +108,7 @@ TEST(WatchMetrics, RendersEveryFamilyFromARun) {
   EXPECT_TRUE(has_line(page, "kmslab_kms_host_up" + h + " 1")) << page;
   EXPECT_TRUE(has_line(page, "kmslab_kms_host_reachable" + h + " 1")) << page;
   EXPECT_TRUE(has_line(page, "kmslab_kms_host_resolved" + h + " 1")) << page;
-  EXPECT_TRUE(has_line(page, "kmslab_kms_host_count" + h + " 50")) << page;
+  EXPECT_TRUE(has_line(page, "kmslab_kms_host_count_reported" + h + " 50")) << page;
   EXPECT_TRUE(has_line(page, "kmslab_clock_offset_seconds" + l + ",source=\"127.0.0.1:123\"} 0.002")) << page;
   EXPECT_TRUE(has_line(page, "kmslab_probe_last_run_timestamp_seconds" + l + "} 1764000000")) << page;
   EXPECT_TRUE(has_line(page, "kmslab_build_info{version=\"0.1.0\"} 1")) << page;

@@ -156,7 +156,13 @@ asio::awaitable<net::HttpResponse> WatchService::probe_once(const net::HttpReque
   t.target = *target;
   if (run) one.record(t, summarize(*run), at);
   else one.record_timeout(t, std::chrono::steady_clock::now() - started, at);
-  co_return text(req, http::status::ok, one.render(), kExpositionContentType);
+  // The watch's own reload state says nothing about this one probe.
+  auto families = one.families();
+  std::erase_if(families, [](const MetricFamily& f) { return f.name.starts_with("kmslab_watch_config_"); });
+  auto page = render(families);
+  if (!page)
+    co_return text(req, http::status::internal_server_error, fmt::format("cannot render: {}\n", page.error().message()));
+  co_return text(req, http::status::ok, std::move(*page), kExpositionContentType);
 }
 
 }  // namespace kmslab::monitor

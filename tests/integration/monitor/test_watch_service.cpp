@@ -86,6 +86,7 @@ TEST_F(WatchServiceTest, ProbeAnswersOneRunForTheGivenModuleAndTarget) {
   EXPECT_NE(reply.body.find("kmslab_probes_total{target=\"127.0.0.1:1688\",module=\"direct\",result=\"success\"} 1"),
             std::string::npos);
   EXPECT_EQ(reply.body.find("corp.example\",module=\"corp\""), std::string::npos) << "only this run's series";
+  EXPECT_EQ(reply.body.find("kmslab_watch_config_last_reload"), std::string::npos) << "no watch-level state";
   const auto failing = http_get(endpoint_, "/probe?module=corp&target=missing.example");
   ASSERT_EQ(failing.status, 200);
   EXPECT_NE(failing.body.find("code=\"dns.srv_missing\"} 1"), std::string::npos) << failing.body;

@@ -11,7 +11,7 @@ KMSLAB_PACKAGES=(
   libboost1.81-dev libssl-dev libc-ares-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev
   libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
-  bind9-dnsutils chrony dnsmasq-base dnsperf python3 python3-jsonschema curl
+  bind9-dnsutils chrony dnsmasq-base dnsperf nftables python3 python3-jsonschema curl
   prometheus  # promtool checks and the watch's end-to-end test (Prometheus 2.42)
 )
 

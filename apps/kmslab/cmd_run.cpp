@@ -2,6 +2,7 @@
 // table, write JUnit XML and JSON.
 #include "commands.hpp"
 
+#include "kmslab/harness/isolation.hpp"
 #include "kmslab/harness/reports.hpp"
 #include "kmslab/harness/runner.hpp"
 #include "kmslab/harness/scenario_loader.hpp"
@@ -34,6 +35,7 @@ struct RunCliOptions {
   int repeat = 1;
   std::uint64_t seed = 1;
   bool mutate = false;
+  bool fail_on_skip = false;
   bool list = false;
   bool verbose = false;
   bool quiet = false;
@@ -51,7 +53,7 @@ class Progress {
     running_.erase(r.display_name());
     done_ = done;
     total_ = total;
-    if (r.status != harness::Status::passed) ++bad_;
+    if (r.status != harness::Status::passed && r.status != harness::Status::skipped) ++bad_;
     draw();
   }
   void clear() const {
@@ -87,7 +89,9 @@ int run_run(const RunCliOptions& o) {
     return kExitUsage;
   }
   if (o.list) {
-    for (const auto& s : selected) fmt::print("{:<40} {:<9} {}  {}\n", s.name, s.cause, s.file, s.description);
+    for (const auto& s : selected)
+      fmt::print("{:<40} {:<9} {}  {}{}\n", s.name, s.cause, s.file, s.description,
+                 s.isolation == harness::Isolation::netns ? " [isolation: netns]" : "");
     return kExitOk;
   }
 
@@ -113,7 +117,7 @@ int run_run(const RunCliOptions& o) {
   options.on_finish = [&](const harness::ScenarioResult& r, std::size_t done, std::size_t total) {
     progress.finished(r, done, total);
   };
-  const auto suite = harness::run_suite(selected, options, harness::run_scenario);
+  const auto suite = harness::run_suite(selected, options, harness::make_executor());
   progress.clear();
   signal(SIGINT, SIG_DFL);
   signal(SIGTERM, SIG_DFL);
@@ -126,7 +130,7 @@ int run_run(const RunCliOptions& o) {
         fmt::print("\n--- {} / step '{}': probe report\n{}", r.display_name(), s.name, s.report_text);
     }
   }
-  int status = harness::suite_exit_code(suite);
+  int status = harness::suite_exit_code(suite, o.fail_on_skip);
   auto write = [&](const std::string& path, const std::string& content) {
     if (path.empty()) return;
     if (auto error = harness::write_file_atomic(path, content); !error.empty()) {
@@ -149,7 +153,9 @@ void add_run_command(CLI::App& app, Action& action) {
   auto* cmd = app.add_subcommand("run", "Run scenario suites: an embedded simulator and the probe per scenario");
   cmd->footer(
       "Each scenario runs its own simulator on ephemeral loopback ports, so --jobs runs them in parallel.\n"
-      "Exit status: 0 all passed, 1 any failed (or interrupted), 2 usage or scenario error.\n"
+      "Exit status: 0 all passed (skips allowed unless --fail-on-skip), 1 any failed (or interrupted),\n"
+      "2 usage or scenario error. A scenario this machine cannot run (isolation: netns without\n"
+      "CAP_NET_ADMIN or nft) is SKIP, with the reason printed under the table.\n"
       "Every run's seed is printed; replay one with --seed S --filter NAME. See docs/scenarios.md.\n"
       "Example: kmslab run scenarios/ --jobs 2 --junit build/suite-junit.xml --json build/suite.json");
   cmd->add_option("paths", o->paths, "Scenario files or directories (searched recursively for *.yaml)")
@@ -164,10 +170,24 @@ void add_run_command(CLI::App& app, Action& action) {
   cmd->add_option("--seed", o->seed, "Suite seed every run's seed derives from")->capture_default_str();
   cmd->add_flag("--mutate", o->mutate,
                 "Also run every scenario with its expected findings altered; each such mutant must fail");
+  cmd->add_flag("--fail-on-skip", o->fail_on_skip,
+                "Exit 1 when a scenario was skipped (CI that must run every scenario, e.g. as root)");
   cmd->add_flag("--list", o->list, "List the selected scenarios and exit");
   cmd->add_flag("-v,--verbose", o->verbose, "Print the probe report of every run that did not pass");
   cmd->add_flag("-q,--quiet", o->quiet, "No progress or status lines on stderr");
   cmd->callback([&action, o] { action = [o] { return run_run(*o); }; });
+
+  // Internal: how `kmslab run` runs an `isolation: netns` scenario inside the namespace it made
+  // (harness/isolation.hpp). Hidden from --help (empty group).
+  auto child = std::make_shared<harness::IsolatedRun>();
+  auto* internal = app.add_subcommand(harness::kNetnsChildCommand, "internal: one scenario inside a network namespace");
+  internal->group("");
+  internal->add_option("--file", child->file)->required();
+  internal->add_option("--name", child->name)->required();
+  internal->add_option("--seed", child->seed)->required();
+  internal->add_option("--repeat", child->repeat);
+  internal->add_flag("--mutant", child->mutant);
+  internal->callback([&action, child] { action = [child] { return harness::run_isolated_child(*child); }; });
 }
 
 }  // namespace kmslab::cli

@@ -92,6 +92,7 @@ std::string status_word(Status s) {
     case Status::failed: return "FAIL";
     case Status::error: return "ERROR";
     case Status::not_run: return "NOT RUN";
+    case Status::skipped: return "SKIP";
   }
   return "?";
 }
@@ -101,7 +102,8 @@ const char* status_colour(Status s) {
     case Status::passed: return "\033[32m";
     case Status::failed:
     case Status::error: return "\033[31m";
-    case Status::not_run: return "\033[33m";
+    case Status::not_run:
+    case Status::skipped: return "\033[33m";
   }
   return "";
 }
@@ -152,10 +154,16 @@ std::string render_table(const SuiteResult& suite, const TableOptions& options) 
                      suite.results.size(), suite.count(Status::passed), suite.count(Status::failed),
                      suite.count(Status::error), suite.count(Status::not_run), seconds(suite.wall), suite.jobs,
                      suite.seed, suite.interrupted ? ", interrupted" : "");
+  if (const auto skipped = suite.count(Status::skipped); skipped > 0) {
+    // Never silent: every skip is counted and its reason printed, whatever `details` says.
+    out += fmt::format("{} skipped (not run on this machine, not passed):\n", skipped);
+    for (const auto& r : suite.results)
+      if (r.status == Status::skipped) out += fmt::format("  SKIP {}: {}\n", r.display_name(), r.error);
+  }
   if (options.details) {
     bool header = false;
     for (const auto& r : suite.results) {
-      if (r.status == Status::passed || r.status == Status::not_run) continue;
+      if (r.status == Status::passed || r.status == Status::not_run || r.status == Status::skipped) continue;
       if (!header) out += "\nFailures:\n";
       header = true;
       out += fmt::format("\n{} {} ({}, seed {})\n", status_word(r.status), r.display_name(), r.file, r.seed);
@@ -185,8 +193,8 @@ std::string render_junit(const SuiteResult& suite) {
   out += fmt::format(
       "<testsuites name=\"kmslab scenarios\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" "
       "time=\"{:.3f}\" timestamp=\"{}\">\n",
-      suite.results.size(), suite.count(Status::failed), suite.count(Status::error), suite.count(Status::not_run),
-      seconds(suite.wall), iso_time(suite.started_at));
+      suite.results.size(), suite.count(Status::failed), suite.count(Status::error),
+      suite.count(Status::not_run) + suite.count(Status::skipped), seconds(suite.wall), iso_time(suite.started_at));
   for (const auto& cause : causes) {
     std::chrono::microseconds time{0};
     std::size_t tests = 0;
@@ -195,7 +203,8 @@ std::string render_junit(const SuiteResult& suite) {
     out += fmt::format(
         "  <testsuite name=\"kmslab.{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{:.3f}\" "
         "timestamp=\"{}\">\n",
-        attr(cause), tests, count(cause, Status::failed), count(cause, Status::error), count(cause, Status::not_run),
+        attr(cause), tests, count(cause, Status::failed), count(cause, Status::error),
+        count(cause, Status::not_run) + count(cause, Status::skipped),
         seconds(time), iso_time(suite.started_at));
     out += fmt::format(
         "    <properties>\n      <property name=\"seed\" value=\"{}\"/>\n      <property name=\"jobs\" "
@@ -216,6 +225,7 @@ std::string render_junit(const SuiteResult& suite) {
                              xml_escape(failure_body(r)));
           break;
         case Status::not_run:
+        case Status::skipped:
           out += fmt::format("      <skipped message=\"{}\"/>\n", attr(r.error.empty() ? "not run" : r.error));
           break;
       }
@@ -280,7 +290,8 @@ nlohmann::json suite_to_json(const SuiteResult& suite) {
             {"passed", suite.count(Status::passed)},
             {"failed", suite.count(Status::failed)},
             {"error", suite.count(Status::error)},
-            {"not_run", suite.count(Status::not_run)}}},
+            {"not_run", suite.count(Status::not_run)},
+            {"skipped", suite.count(Status::skipped)}}},
           {"exit_code", suite_exit_code(suite)},
           {"scenarios", std::move(runs)}};
 }

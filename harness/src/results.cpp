@@ -12,6 +12,7 @@ std::string_view to_string(Status status) noexcept {
     case Status::failed: return "failed";
     case Status::error: return "error";
     case Status::not_run: return "not_run";
+    case Status::skipped: return "skipped";
   }
   return "unknown";
 }
@@ -28,8 +29,9 @@ std::size_t SuiteResult::count(Status status) const {
       std::count_if(results.begin(), results.end(), [&](const auto& r) { return r.status == status; }));
 }
 
-int suite_exit_code(const SuiteResult& suite) {
-  return suite.count(Status::passed) == suite.results.size() && !suite.interrupted ? 0 : 1;
+int suite_exit_code(const SuiteResult& suite, bool fail_on_skip) {
+  const auto skipped = fail_on_skip ? 0 : suite.count(Status::skipped);
+  return suite.count(Status::passed) + skipped == suite.results.size() && !suite.interrupted ? 0 : 1;
 }
 
 }  // namespace kmslab::harness

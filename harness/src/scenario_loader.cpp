@@ -80,15 +80,49 @@ void check_fault_names(const Scenario& s, const ConfigNode& root) {
   }
 }
 
+// A `filtered` fault in mode nftables changes the network itself, so it needs the scenario's own
+// namespace: that sets netns; `isolation: none` with such a fault is a contradiction.
+bool needs_netns(const FaultSpec& f) {
+  if (f.target != simulator::FaultTarget::kms || f.action != "filtered" || !f.params.is_object()) return false;
+  const auto mode = f.params.find("mode");
+  return mode != f.params.end() && mode->is_string() && mode->get<std::string>() == "nftables";
+}
+
+void read_isolation(Scenario& s, const ConfigNode& root) {
+  std::optional<std::string> needed_by;  // the first fault that needs it
+  auto scan = [&](const std::vector<FaultSpec>& faults) {
+    for (const auto& f : faults)
+      if (!needed_by && needs_netns(f)) needed_by = f.name.empty() ? std::string("filtered") : f.name;
+  };
+  scan(s.faults);
+  for (const auto& step : s.steps) scan(step.faults.add);
+  if (auto node = root.optional_child("isolation")) {
+    const auto text = node->as_string();
+    if (text == "netns") {
+      s.isolation = Isolation::netns;
+    } else if (text == "none") {
+      if (needed_by)
+        node->fail(fmt::format("fault '{}' (filtered, mode nftables) needs `isolation: netns`", *needed_by));
+    } else {
+      node->fail(fmt::format("unknown isolation '{}' (one of: none, netns)", text));
+    }
+  }
+  if (needed_by) s.isolation = Isolation::netns;
+}
+
 }  // namespace
+
+std::string_view to_string(Isolation isolation) noexcept {
+  return isolation == Isolation::netns ? "netns" : "none";
+}
 
 std::vector<std::string> scenario_causes() {
   return {std::string(kBaselineCause), "1a", "1b", "slow", "2", "3", "protocol"};
 }
 
 Scenario read_scenario(const ConfigNode& root) {
-  root.expect_keys({"name", "description", "cause", "tags", "seed", "timeout", "simulator", "faults", "probe",
-                    "expect", "steps"});
+  root.expect_keys({"name", "description", "cause", "tags", "seed", "timeout", "isolation", "simulator", "faults",
+                    "probe", "expect", "steps"});
   Scenario s;
   s.file = root.file();
   s.name = root.has("name") ? root.child("name").as_string() : default_name(root.file());
@@ -153,6 +187,7 @@ Scenario read_scenario(const ConfigNode& root) {
     s.steps.push_back(std::move(step));
   }
   check_fault_names(s, root);
+  read_isolation(s, root);
   // Cross-references against the site: host names, something to probe.
   const auto probe_node = root.optional_child("probe");
   auto steps_node = root.optional_child("steps");

@@ -1,5 +1,7 @@
 #include "kmslab/net/tcp_server.hpp"
 
+#include "kmslab/net/netns.hpp"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -36,7 +38,7 @@ boost::system::result<tcp::endpoint> TcpServer::listen(const tcp::endpoint& endp
 void TcpServer::start() {
   std::lock_guard lock(mutex_);
   started_ = true;
-  if (state_ != ListenerState::open) return;
+  if (state_ != ListenerState::open && state_ != ListenerState::filtered_nftables) return;
   for (auto& acceptor : acceptors_)
     asio::co_spawn(ex_, accept_loop(acceptor), asio::detached);
 }
@@ -99,6 +101,16 @@ void TcpServer::close_listeners_locked() {
   }
   for (int fd : fillers_) ::close(fd);
   fillers_.clear();
+  if (!nft_chain_.empty()) {
+    // Best effort: the namespace, and the rule with it, dies with the process anyway.
+    (void)nft_apply(nft_delete_chain_script(nft_chain_));
+    nft_chain_.clear();
+  }
+}
+
+std::string TcpServer::state_error() const {
+  std::lock_guard lock(mutex_);
+  return state_error_;
 }
 
 namespace {
@@ -145,6 +157,7 @@ boost::system::error_code TcpServer::apply_state(ListenerState state) {
   std::lock_guard lock(mutex_);
   if (stopping_) return asio::error::operation_aborted;
   if (state == state_) return {};
+  state_error_.clear();
   close_listeners_locked();
   acceptors_.clear();
   state_ = ListenerState::refused;  // what we are until the new listeners stand
@@ -169,13 +182,26 @@ boost::system::error_code TcpServer::apply_state(ListenerState state) {
       acceptor->close(ignored);
       for (int fd : fillers_) ::close(fd);
       fillers_.clear();
+      state_error_ = ec.message();
       return ec;
     }
     fresh.push_back(std::move(acceptor));
   }
+  if (state == ListenerState::filtered_nftables && !endpoints_.empty()) {
+    std::vector<std::uint16_t> ports;
+    for (const auto& e : endpoints_) ports.push_back(e.port());
+    const auto chain = "filtered_" + std::to_string(ports.front());
+    if (auto applied = nft_apply(nft_drop_syn_script(chain, ports)); !applied) {
+      boost::system::error_code ignored;
+      for (auto& a : fresh) a->close(ignored);
+      state_error_ = applied.error();
+      return boost::system::errc::make_error_code(boost::system::errc::operation_not_permitted);
+    }
+    nft_chain_ = chain;
+  }
   acceptors_ = std::move(fresh);
   state_ = state;
-  if (state == ListenerState::open && started_)
+  if ((state == ListenerState::open || state == ListenerState::filtered_nftables) && started_)
     for (auto& acceptor : acceptors_) asio::co_spawn(ex_, accept_loop(acceptor), asio::detached);
   return {};
 }

@@ -141,7 +141,7 @@ net::HttpResponse ControlApi::handle(const net::HttpRequest& req) {
     if (!body) return failure;
     auto it = body->find("state");
     auto state = it != body->end() && it->is_string() ? parse_listener_state(it->get<std::string>()) : std::nullopt;
-    if (!state) return error(req, http::status::bad_request, "expected {\"state\": \"open|refused|filtered\"}", "state");
+    if (!state) return error(req, http::status::bad_request, "expected {\"state\": \"open|refused|filtered|filtered_nftables\"}", "state");
     auto set = faults.set_listener_state(host, *state);
     if (!set) return error(req, http::status::bad_request, set.error().format(), set.error().field);
     return reply(req, http::status::ok,

@@ -1,5 +1,7 @@
 #include "kmslab/simulator/fault_engine.hpp"
 
+#include "kmslab/net/netns.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -14,12 +16,13 @@ std::string_view to_string(ListenerState state) noexcept {
     case ListenerState::open: return "open";
     case ListenerState::refused: return "refused";
     case ListenerState::filtered: return "filtered";
+    case ListenerState::filtered_nftables: return "filtered_nftables";
   }
   return "?";
 }
 
 std::optional<ListenerState> parse_listener_state(std::string_view text) noexcept {
-  for (auto s : {ListenerState::open, ListenerState::refused, ListenerState::filtered})
+  for (auto s : {ListenerState::open, ListenerState::refused, ListenerState::filtered, ListenerState::filtered_nftables})
     if (to_string(s) == text) return s;
   return std::nullopt;
 }
@@ -85,6 +88,16 @@ std::uint64_t fnv1a(std::string_view text) {
   return h;
 }
 
+// Why a drop rule cannot be installed here ("" when it can): outside a namespace kmslab created
+// the host's firewall would be touched, so it is refused before anything runs.
+std::string nftables_unavailable() {
+  if (!net::in_private_netns())
+    return "mode nftables needs a private network namespace: run it from a scenario (kmslab run starts one "
+           "for it; docs/faults.md), never against the host's firewall";
+  if (net::find_program("nft").empty()) return "mode nftables needs the nft binary (Debian: apt-get install nftables)";
+  return {};
+}
+
 // Uniform in [0, 1) from the top 53 bits, the same on every platform (unlike the distributions).
 double unit(std::mt19937_64& rng) { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
 
@@ -117,7 +130,10 @@ ListenerState FaultEngine::effective_locked(const std::string& host) const {
   for (auto it = entries_.rbegin(); it != entries_.rend(); ++it) {
     const Entry& e = **it;
     if (!e.is_listener() || !e.covers(host)) continue;
-    return e.action->listener_refused ? ListenerState::refused : ListenerState::filtered;
+    if (e.action->listener_refused) return ListenerState::refused;
+    const auto* filtered = std::get_if<KmsFilteredParams>(e.params.get());
+    return filtered != nullptr && filtered->mode == KmsFilterMode::nftables ? ListenerState::filtered_nftables
+                                                                           : ListenerState::filtered;
   }
   auto m = manual_.find(host);
   return m == manual_.end() ? ListenerState::open : m->second;
@@ -150,6 +166,9 @@ FaultResult<FaultStatus> FaultEngine::add(FaultSpec spec) {
   if (!action) return FaultError{"action", fmt::format("unknown {} action '{}'", to_string(spec.target), spec.action)};
   auto params = action->parse(spec.params, action->name);
   if (!params) return params.error();
+  if (const auto* f = std::get_if<KmsFilteredParams>(&*params); f && f->mode == KmsFilterMode::nftables) {
+    if (auto why = nftables_unavailable(); !why.empty()) return FaultError{"params.mode", why};
+  }
   std::map<std::string, ListenerState> before;
   FaultStatus status;
   {
@@ -284,6 +303,8 @@ FaultResult<void> FaultEngine::set_listener_state(std::string_view host, Listene
       for (const auto& h : hosts_) list += (list.empty() ? "" : ", ") + h;
       return FaultError{"host", fmt::format("no KMS host named '{}' (hosts: {})", host, list)};
     }
+    if (state == ListenerState::filtered_nftables)
+      if (auto why = nftables_unavailable(); !why.empty()) return FaultError{"state", why};
     before = states_locked();
     manual_[std::string(host)] = state;
   }

@@ -186,6 +186,23 @@ FaultResult<FaultParams> parse_products(const json& params, std::string_view act
 }
 json products_json(const FaultParams& params) { return {{"products", std::get<KmsProductsParams>(params).products}}; }
 
+FaultResult<FaultParams> parse_filtered(const json& params, std::string_view action) {
+  ParamReader r(params, action, {"mode"});
+  std::optional<std::string> mode;
+  r.optional_string("mode", mode);
+  KmsFilteredParams p;
+  if (mode && *mode == "nftables") p.mode = KmsFilterMode::nftables;
+  else if (mode && *mode != "backlog")
+    r.fail("mode", fmt::format("expected 'backlog' (no root needed) or 'nftables' (a drop rule in a private network "
+                               "namespace), got '{}'", *mode));
+  if (!r.ok()) return r.error();
+  return FaultParams{p};
+}
+json filtered_json(const FaultParams& params) {
+  return std::get<KmsFilteredParams>(params).mode == KmsFilterMode::nftables ? json{{"mode", "nftables"}}
+                                                                             : json::object();
+}
+
 FaultAction kms_action(std::string name, std::string summary, std::vector<KmsStage> stages,
                        void (*on)(KmsStage, KmsStagePlan&, const FaultParams&, FaultDraw),
                        std::vector<std::string> params = {},
@@ -209,7 +226,8 @@ void register_kms_actions(std::vector<FaultAction>& registry) {
   auto refused = kms_action("refused", "the listener is closed: connects are refused (RST)", {S::listener}, nullptr);
   refused.listener_refused = true;
   registry.push_back(std::move(refused));
-  auto filtered = kms_action("filtered", "the listener never answers SYNs: connects time out", {S::listener}, nullptr);
+  auto filtered = kms_action("filtered", "the listener never answers SYNs: connects time out (mode: backlog | nftables)",
+                             {S::listener}, nullptr, {"mode"}, parse_filtered, filtered_json);
   filtered.listener_filtered = true;
   registry.push_back(std::move(filtered));
   registry.push_back(kms_action("silence", "accept, then answer nothing until the client or the idle deadline gives up",

@@ -52,9 +52,10 @@ std::future<boost::system::error_code> KmsHost::set_listener_state(ListenerState
     p.set_value(asio::error::not_connected);
     return p.get_future();
   }
-  const auto to = state == ListenerState::open      ? net::ListenerState::open
-                  : state == ListenerState::refused ? net::ListenerState::refused
-                                                    : net::ListenerState::filtered;
+  const auto to = state == ListenerState::open       ? net::ListenerState::open
+                  : state == ListenerState::refused  ? net::ListenerState::refused
+                  : state == ListenerState::filtered ? net::ListenerState::filtered
+                                                     : net::ListenerState::filtered_nftables;
   return server_->set_listener_state(to);
 }
 
@@ -64,6 +65,7 @@ ListenerState KmsHost::listener_state() const noexcept {
     case net::ListenerState::open: return ListenerState::open;
     case net::ListenerState::refused: return ListenerState::refused;
     case net::ListenerState::filtered: return ListenerState::filtered;
+    case net::ListenerState::filtered_nftables: return ListenerState::filtered_nftables;
   }
   return ListenerState::open;
 }

@@ -199,3 +199,53 @@ TEST(FaultEngine, CountersJsonListsFaultsAndListeners) {
 
 }  // namespace
 }  // namespace kmslab::simulator
+
+namespace kmslab::simulator {
+namespace {
+
+// The nftables mode of `filtered` installs a real firewall rule, so outside a namespace kmslab
+// made (this test process) the engine refuses it up front instead of touching the host.
+TEST(FaultEngineNftables, FilteredModeParamsParseAndRoundTrip) {
+  const auto* action = find_action(FaultTarget::kms, "filtered");
+  ASSERT_NE(action, nullptr);
+  auto p = action->parse(json{{"mode", "nftables"}}, "filtered");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(std::get<KmsFilteredParams>(*p).mode, KmsFilterMode::nftables);
+  EXPECT_EQ(action->params_to_json(*p), (json{{"mode", "nftables"}}));
+  auto d = action->parse(json::object(), "filtered");
+  ASSERT_TRUE(d);
+  EXPECT_EQ(std::get<KmsFilteredParams>(*d).mode, KmsFilterMode::backlog);
+  EXPECT_EQ(action->params_to_json(*d), json::object());
+  auto bad = action->parse(json{{"mode", "iptables"}}, "filtered");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().field, "params.mode");
+  EXPECT_NE(bad.error().message.find("'backlog'"), std::string::npos) << bad.error().message;
+  auto unknown = action->parse(json{{"mdoe", "nftables"}}, "filtered");
+  ASSERT_FALSE(unknown);
+  EXPECT_NE(unknown.error().message.find("mode"), std::string::npos) << "nearest name suggested";
+}
+
+TEST(FaultEngineNftables, RefusedOutsideAKmslabNamespace) {
+  FaultEngine engine(1);
+  engine.set_kms_hosts({"kms1"});
+  auto added = engine.add(spec(R"({"target": "kms", "host": "kms1", "action": "filtered", "params": {"mode": "nftables"}})"));
+  ASSERT_FALSE(added);
+  EXPECT_EQ(added.error().field, "params.mode");
+  EXPECT_NE(added.error().message.find("private network namespace"), std::string::npos) << added.error().message;
+  EXPECT_EQ(engine.size(), 0u);
+  EXPECT_EQ(engine.listener_state("kms1"), ListenerState::open);
+  auto manual = engine.set_listener_state("kms1", ListenerState::filtered_nftables);
+  ASSERT_FALSE(manual);
+  EXPECT_EQ(engine.listener_state("kms1"), ListenerState::open);
+  // The backlog mode needs nothing and still works.
+  EXPECT_TRUE(engine.add(spec(R"({"target": "kms", "host": "kms1", "action": "filtered", "params": {"mode": "backlog"}})")));
+  EXPECT_EQ(engine.listener_state("kms1"), ListenerState::filtered);
+}
+
+TEST(FaultEngineNftables, StateNamesRoundTrip) {
+  EXPECT_EQ(to_string(ListenerState::filtered_nftables), "filtered_nftables");
+  EXPECT_EQ(parse_listener_state("filtered_nftables"), ListenerState::filtered_nftables);
+}
+
+}  // namespace
+}  // namespace kmslab::simulator

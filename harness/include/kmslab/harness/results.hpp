@@ -21,8 +21,10 @@ enum class Status : std::uint8_t {
   error,    // the scenario could not run: the site did not start, the probe refused its options,
             // the scenario timed out
   not_run,  // the run was interrupted before this scenario finished
+  skipped,  // this machine cannot run it (e.g. isolation: netns without CAP_NET_ADMIN or nft);
+            // `error` says why. Not a pass: it is counted, shown and printed with its reason
 };
-std::string_view to_string(Status status) noexcept;  // "passed", "failed", "error", "not_run"
+std::string_view to_string(Status status) noexcept;  // "passed", ..., "not_run", "skipped"
 
 struct StepResult {
   std::string name;
@@ -68,8 +70,9 @@ struct SuiteResult {
   std::size_t count(Status status) const;
 };
 
-// 0 when every run passed; 1 when any failed, errored or did not run. (2, for usage and scenario
-// errors, is decided before anything runs.)
-int suite_exit_code(const SuiteResult& suite);
+// 0 when every run passed or was skipped (and `fail_on_skip` is false); 1 when any failed, errored,
+// did not run, or was skipped with `fail_on_skip`. (2, for usage and scenario errors, is decided
+// before anything runs.)
+int suite_exit_code(const SuiteResult& suite, bool fail_on_skip = false);
 
 }  // namespace kmslab::harness

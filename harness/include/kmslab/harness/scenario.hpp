@@ -22,6 +22,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace kmslab::harness {
@@ -117,6 +118,12 @@ struct Step {
 // client::RunbookCause ("1a", "1b", "slow", "2", "3", "protocol") plus "baseline" for healthy sites.
 inline constexpr std::string_view kBaselineCause = "baseline";
 
+// Where a scenario runs. none: in the runner's process, on loopback. netns: in a child process in
+// a fresh network namespace of its own (harness/isolation.hpp), for faults that change the network
+// itself (a `filtered` fault with mode nftables); skipped, with the reason, where that cannot run.
+enum class Isolation : std::uint8_t { none, netns };
+std::string_view to_string(Isolation isolation) noexcept;  // "none", "netns"
+
 inline constexpr std::chrono::milliseconds kDefaultScenarioTimeout{20'000};
 inline constexpr std::chrono::milliseconds kMaxScenarioTimeout{300'000};
 
@@ -128,6 +135,7 @@ struct Scenario {
   std::string file;  // where it was loaded from ("" for text)
   std::optional<std::uint64_t> seed;
   std::chrono::milliseconds timeout = kDefaultScenarioTimeout;  // the whole scenario, all steps
+  Isolation isolation = Isolation::none;  // `isolation:`; netns when a fault needs it
   simulator::SimulatorConfig simulator;
   std::vector<FaultSpec> faults;  // active from the start
   std::vector<Step> steps;                   // never empty once loaded

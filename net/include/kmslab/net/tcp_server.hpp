@@ -15,6 +15,10 @@
 //     filtered  a socket listens with backlog 0 and the server itself holds the one connection
 //               the accept queue takes, never accepting it, so the kernel drops further SYNs and
 //               a connect times out: neither refused nor accepted, without root or a firewall.
+//     filtered_nftables  the same effect from a real packet filter: the listener stays open and
+//               an nftables chain drops the SYNs to its ports (net/netns.hpp). Only inside a
+//               network namespace kmslab created; elsewhere the switch fails (state_error() says
+//               why) and the host's firewall is left alone. Leaving the state deletes the chain.
 //   Leaving a state rebinds the same bound endpoints (SO_REUSEADDR), so ports survive changes.
 // Thread-safety: listen/start/stop/counters may be called from any thread.
 #pragma once
@@ -31,11 +35,12 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <string>
 #include <vector>
 
 namespace kmslab::net {
 
-enum class ListenerState { open, refused, filtered };
+enum class ListenerState { open, refused, filtered, filtered_nftables };
 
 class TcpServer : public std::enable_shared_from_this<TcpServer> {
  public:
@@ -71,6 +76,9 @@ class TcpServer : public std::enable_shared_from_this<TcpServer> {
   // is left closed (refused). operation_aborted after stop().
   std::future<boost::system::error_code> set_listener_state(ListenerState state);
   ListenerState listener_state() const noexcept { return state_.load(); }
+  // Why the last set_listener_state failed, in words ("" after a success): nft's own message for
+  // filtered_nftables, else the error code's.
+  std::string state_error() const;
 
  private:
   TcpServer(asio::any_io_executor ex, Options options, Session session);
@@ -88,6 +96,8 @@ class TcpServer : public std::enable_shared_from_this<TcpServer> {
   std::vector<tcp::endpoint> endpoints_;
   std::set<tcp::socket*> sockets_;
   std::vector<int> fillers_;  // filtered: our own connections that fill the accept queues
+  std::string nft_chain_;     // filtered_nftables: the chain holding our drop rule
+  std::string state_error_;
   bool started_ = false;
   std::atomic<ListenerState> state_{ListenerState::open};
   std::atomic<std::size_t> open_{0};

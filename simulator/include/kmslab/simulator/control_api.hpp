@@ -10,7 +10,7 @@
 //   DELETE /faults/{name}        200 {"removed":"name"}, or 404
 //   DELETE /faults               200 {"removed":N}
 //   GET    /listeners            {"kms1":"open",...}
-//   PUT    /listeners/{host}     body {"state":"open|refused|filtered"} -> 200; 404 unknown host
+//   PUT    /listeners/{host}     body {"state":"open|refused|filtered|filtered_nftables"} -> 200; 404 unknown host
 //   GET    /counters             Site::counters() plus "faults" (hit counts) and "listeners"
 //   POST   /reset                counters restart from zero; every fault removed; listeners open
 //   GET    /actions              the registered fault actions with their stages and params

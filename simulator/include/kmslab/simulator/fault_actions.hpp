@@ -90,6 +90,13 @@ struct KmsProductsParams {
   bool serve_any = false;             // "any" was listed
   friend bool operator==(const KmsProductsParams&, const KmsProductsParams&) = default;
 };
+// filtered: how SYNs go unanswered. backlog: the rootless full-accept-queue listener (default);
+// nftables: an nftables drop rule, only inside a network namespace kmslab created (net/netns.hpp).
+enum class KmsFilterMode : std::uint8_t { backlog, nftables };
+struct KmsFilteredParams {
+  KmsFilterMode mode = KmsFilterMode::backlog;
+  friend bool operator==(const KmsFilteredParams&, const KmsFilteredParams&) = default;
+};
 struct SntpSkewParams {
   std::int64_t offset_ms = 0;  // the server's timestamps run this far ahead (negative: behind)
   friend bool operator==(const SntpSkewParams&, const SntpSkewParams&) = default;
@@ -102,7 +109,7 @@ struct SntpKissParams {
 using FaultParams =
     std::variant<NoParams, DelayParams, DnsRewriteSrvParams, DnsTtlParams, KmsResetParams, KmsTrickleParams,
                  KmsTruncateParams, KmsRpcFaultParams, KmsBindNakParams, KmsHresultParams, KmsClockSkewParams,
-                 KmsCountParams, KmsProductsParams, SntpSkewParams, SntpKissParams>;
+                 KmsCountParams, KmsProductsParams, KmsFilteredParams, SntpSkewParams, SntpKissParams>;
 
 // ---- what a KMS stage does ----------------------------------------------------------------------
 

@@ -42,7 +42,9 @@
 
 namespace kmslab::simulator {
 
-enum class ListenerState { open, refused, filtered };
+// filtered_nftables: filtered by an nftables drop rule (a `filtered` fault with mode nftables),
+// possible only inside a network namespace kmslab created (net/netns.hpp).
+enum class ListenerState { open, refused, filtered, filtered_nftables };
 std::string_view to_string(ListenerState state) noexcept;
 std::optional<ListenerState> parse_listener_state(std::string_view text) noexcept;
 

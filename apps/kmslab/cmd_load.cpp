@@ -165,7 +165,7 @@ void add_load_command(CLI::App& app, Action& action) {
   cmd->footer(
       "Open loop (--rate) charges each request from the time it was due, so a stalled target shows in\n"
       "every percentile it delayed (coordinated-omission correction). Exit: 0 passed, 1 failed requests\n"
-      "above --max-error-rate (default: any), 2 usage. Use loopback or lab targets only.");
+      "above --max-error-rate (default: any), 2 usage. Use loopback or lab targets only.\n");
   cmd->callback([&action, a] {
     a->load.interval_log = !a->interval_log.empty();
     action = [a] { return run_load(*a); };

@@ -34,10 +34,21 @@ asio::awaitable<UdpReply> UdpExchange::exchange(std::uint64_t key, protocol::Byt
     receiving_ = true;
     asio::co_spawn(executor_, receive_loop(), asio::detached);
   }
-  auto [error, sent] = co_await socket_.async_send(asio::buffer(datagram.data(), datagram.size()),
-                                                   asio::as_tuple(asio::use_awaitable));
-  (void)sent;
-  if (error && !pending.result) pending.result = UdpReply{error, {}};
+  // A pending ICMP error surfaces on whichever call comes next, often this send: then it belongs
+  // to the oldest waiting datagram, and ours was not sent. Charge it there and send again
+  // (bounded: each retry answers one other waiter).
+  for (int retry = 0; !pending.result; ++retry) {
+    auto [error, sent] = co_await socket_.async_send(asio::buffer(datagram.data(), datagram.size()),
+                                                     asio::as_tuple(asio::use_awaitable));
+    (void)sent;
+    if (!error || pending.result) break;
+    const auto oldest = order_.begin()->second;  // not empty: we are waiting
+    if (error == asio::error::connection_refused && oldest != key && retry < 16) {
+      deliver(pending_.find(oldest), UdpReply{error, {}});
+      continue;
+    }
+    pending.result = UdpReply{error, {}};
+  }
   // The receive loop may have answered while the send completed; waiting then would never end.
   if (!pending.result) co_await pending.wake.async_wait(asio::as_tuple(asio::use_awaitable));
   forget(key, pending);

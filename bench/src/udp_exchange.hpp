@@ -6,9 +6,11 @@
 // carries (`key_of`); datagrams with no waiting key (late or stray answers) are dropped and
 // counted. The receive coroutine exists only while requests wait, so an idle exchange holds no
 // work on the io_context and the engine's io_context.run() can return.
-// A socket error on receive (ICMP port unreachable arrives as ECONNREFUSED on a connected UDP
-// socket) cannot be tied to one datagram: it fails the oldest waiting request, which on a
-// loopback path is the one whose datagram the ICMP answered.
+// A socket error (ICMP port unreachable arrives as ECONNREFUSED on a connected UDP socket) cannot
+// be tied to one datagram and surfaces on the next receive or send: it fails the oldest waiting
+// request, which on a loopback path is the one whose datagram the ICMP answered; a send that
+// picked up such an error is sent again. The kernel holds one pending error per socket, so when
+// two ICMPs arrive before the first is read one is lost and its request ends as a timeout.
 // Cancellation (the engine's deadline) ends exchange() with operation_aborted and frees the key.
 // Thread-safety: one executor; no locks.
 #pragma once

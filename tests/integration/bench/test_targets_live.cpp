@@ -194,9 +194,13 @@ TEST(DnsTarget, ClosedUdpPortCountsRefused) {
   a.timeout = "500ms";
   const auto r = run_load(a);
   EXPECT_EQ(r.counts.requests, 20u);
-  // ICMP port unreachable comes back as ECONNREFUSED on the connected socket (loopback is not
-  // rate-limited).
-  EXPECT_EQ(r.errors.count("refused") ? r.errors.at("refused") : 0, 20u) << errors_of(r);
+  // ICMP port unreachable comes back as ECONNREFUSED on the connected socket. The kernel keeps one
+  // pending error per socket: when two ICMPs land before the generator reads the first (a busy
+  // machine delays it), one is lost and its query times out, so allow a few.
+  const auto refused = r.errors.count("refused") ? r.errors.at("refused") : 0;
+  const auto timeouts = r.errors.count("timeout") ? r.errors.at("timeout") : 0;
+  EXPECT_GE(refused, 15u) << errors_of(r);
+  EXPECT_EQ(refused + timeouts, 20u) << errors_of(r);
 }
 
 TEST(DnsTarget, SilentServerCountsTimeouts) {

@@ -26,5 +26,6 @@ void add_serve_command(CLI::App& app, Action& action);  // kmslab serve --config
 void add_probe_command(CLI::App& app, Action& action);  // kmslab probe --domain corp.example [--json]
 void add_run_command(CLI::App& app, Action& action);    // kmslab run scenarios/ [--jobs N] ...
 void add_watch_command(CLI::App& app, Action& action);  // kmslab watch --config watch.yaml
+void add_load_command(CLI::App& app, Action& action);   // kmslab load --target kms://127.0.0.1:1688 --rate R ...
 
 }  // namespace kmslab::cli

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   add_explain_command(app, action);
   add_decode_command(app, action);
   add_products_command(app, action);
+  add_load_command(app, action);
   add_merge_command(app, action);
   add_probe_command(app, action);
   add_watch_command(app, action);

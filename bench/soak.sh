@@ -98,8 +98,16 @@ def ticks(rate):
 
 def probe_loop():
     running = []
+    def reap():
+        still = []
+        for p in running:
+            if p.poll() is None:
+                still.append(p)
+            elif p.returncode == 0:
+                count("probes_ok")
+        return still
     for _ in ticks(probes):
-        running = [p for p in running if p.poll() is None]
+        running = reap()
         if len(running) >= 4 * max(probes, 1):
             continue  # the server is slower than the rate: do not pile up processes
         running.append(subprocess.Popen(
@@ -107,11 +115,6 @@ def probe_loop():
              "--no-ladder", "--json", "--seed", str(rng.randrange(1 << 30))],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         count("probes")
-        reaped = [p for p in running if p.poll() is not None]
-        for p in reaped:
-            if p.returncode == 0:
-                count("probes_ok")
-        running = [p for p in running if p.poll() is None]
     for p in running:
         if p.wait(timeout=30) == 0:
             count("probes_ok")

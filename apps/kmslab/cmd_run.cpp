@@ -39,6 +39,7 @@ struct RunCliOptions {
   bool list = false;
   bool verbose = false;
   bool quiet = false;
+  std::size_t max_scenario_bytes = harness::kMaxScenarioFileBytes;
 };
 
 // The progress line on a terminal: done/total, failures so far, what is running now.
@@ -75,7 +76,7 @@ class Progress {
 };
 
 int run_run(const RunCliOptions& o) {
-  auto loaded = harness::load_scenarios(o.paths);
+  auto loaded = harness::load_scenarios(o.paths, o.max_scenario_bytes);
   for (const auto& e : loaded.errors) fmt::print(stderr, "kmslab run: {}\n", e.format());
   if (!loaded.errors.empty()) {
     fmt::print(stderr, "kmslab run: {} scenario error(s); nothing was run\n", loaded.errors.size());
@@ -172,6 +173,9 @@ void add_run_command(CLI::App& app, Action& action) {
                 "Also run every scenario with its expected findings altered; each such mutant must fail");
   cmd->add_flag("--fail-on-skip", o->fail_on_skip,
                 "Exit 1 when a scenario was skipped (CI that must run every scenario, e.g. as root)");
+  cmd->add_option("--max-scenario-bytes", o->max_scenario_bytes, "A larger scenario file is an error, not read")
+      ->check(CLI::Range(std::size_t{1024}, std::size_t{16} << 20))
+      ->capture_default_str();
   cmd->add_flag("--list", o->list, "List the selected scenarios and exit");
   cmd->add_flag("-v,--verbose", o->verbose, "Print the probe report of every run that did not pass");
   cmd->add_flag("-q,--quiet", o->quiet, "No progress or status lines on stderr");

@@ -26,6 +26,8 @@ struct ServeOptions {
   unsigned drain_ms = 2000;
   std::string control;        // ADDRESS:PORT of the control API; empty = none
   std::string control_token;  // required when `control` is not loopback
+  std::size_t control_body_limit = 64 * 1024;
+  std::size_t control_max_connections = 64;
 };
 
 int log_rank(const std::string& level) {
@@ -59,7 +61,9 @@ int run_serve(const ServeOptions& options) {
         site, simulator::ControlApiOptions{
                   .listen = options.control,
                   .token = options.control_token,
-                  .body_limit = 64 * 1024,
+                  .body_limit = options.control_body_limit,
+                  .max_connections = options.control_max_connections,
+                  .read_timeout = std::chrono::milliseconds{5000},
                   .metrics = [&site](const net::HttpRequest& req) {
                     nlohmann::json counters = site.counters();
                     counters["faults"] = site.faults().counters_json()["faults"];
@@ -136,6 +140,14 @@ void add_serve_command(CLI::App& app, Action& action) {
   cmd->add_option("--control-token", options->control_token,
                   "Bearer token every control request must carry; required to listen beyond loopback")
       ->type_name("TOKEN");
+  cmd->add_option("--control-body-limit", options->control_body_limit,
+                  "Largest control request body in bytes (larger gets 413 and the connection closes)")
+      ->check(CLI::Range(std::size_t{1024}, std::size_t{16} << 20))
+      ->capture_default_str();
+  cmd->add_option("--control-max-connections", options->control_max_connections,
+                  "Control API connections open at once (more are closed at once)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{4096}))
+      ->capture_default_str();
   cmd->callback([&action, options] { action = [options] { return run_serve(*options); }; });
 }
 

@@ -237,7 +237,7 @@ ScenarioFiles find_scenario_files(const std::vector<std::string>& paths) {
   return out;
 }
 
-LoadedSuite load_scenarios(const std::vector<std::string>& paths) {
+LoadedSuite load_scenarios(const std::vector<std::string>& paths, std::size_t max_file_bytes) {
   LoadedSuite suite;
   auto files = find_scenario_files(paths);
   suite.errors = std::move(files.errors);
@@ -247,7 +247,7 @@ LoadedSuite load_scenarios(const std::vector<std::string>& paths) {
     std::error_code ec;
     const auto canonical = fs::weakly_canonical(f, ec);
     if (!seen_files.insert(ec ? f : canonical.string()).second) continue;  // named twice
-    auto s = load_scenario_file(f);
+    auto s = load_scenario_file(f, max_file_bytes);
     if (!s) {
       suite.errors.push_back(s.error());
       continue;

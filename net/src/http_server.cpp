@@ -55,7 +55,7 @@ struct Shared {
   HttpServerOptions options;
   HttpHandler handler;
   AsyncHttpHandler async_handler;
-  std::shared_ptr<std::atomic<std::uint64_t>> requests;
+  std::shared_ptr<HttpCounters> counters;
 };
 
 asio::awaitable<bool> write_response(tcp::socket& socket, HttpResponse& res, std::chrono::milliseconds timeout) {
@@ -73,7 +73,10 @@ asio::awaitable<void> session(std::shared_ptr<Shared> s, tcp::socket& socket) {
     parser.header_limit(static_cast<std::uint32_t>(s->options.header_limit));
     auto got = co_await with_timeout(http::async_read(socket, buffer, parser, asio::as_tuple(asio::use_awaitable)),
                                      s->options.read_timeout);
-    if (!got) co_return;  // idle or slow client: close
+    if (!got) {  // idle or slow client: close
+      ++s->counters->timeouts;
+      co_return;
+    }
     const auto ec = std::get<0>(*got);
     if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset) co_return;
     if (ec) {
@@ -82,26 +85,32 @@ asio::awaitable<void> session(std::shared_ptr<Shared> s, tcp::socket& socket) {
       if (ec == http::error::body_limit) {
         status = http::status::payload_too_large;
         why = "request body too large";
+        ++s->counters->too_large;
       } else if (ec == http::error::header_limit) {
         status = http::status::request_header_fields_too_large;
         why = "request headers too large";
+        ++s->counters->too_large;
+      } else {
+        ++s->counters->parse_errors;
       }
       auto res = error_response(11, status, why);
       co_await write_response(socket, res, s->options.write_timeout);
       co_return;
     }
     HttpRequest request = parser.release();
-    ++*s->requests;
+    ++s->counters->requests;
     HttpResponse res;
     if (!authorized(request, s->options.bearer_token)) {
       res = make_http_response(request, http::status::unauthorized,
                                "{\"error\":\"missing or wrong bearer token (Authorization: Bearer <token>)\"}\n");
       res.set(http::field::www_authenticate, "Bearer");
+      ++s->counters->unauthorized;
     } else {
       try {
         if (s->async_handler) res = co_await s->async_handler(request);
         else res = s->handler(request);
       } catch (const std::exception& e) {
+        ++s->counters->handler_errors;
         res = make_http_response(request, http::status::internal_server_error,
                                  fmt::format("{{\"error\":\"internal error\"}}\n"));
         fmt::print(stderr, "kmslab http: handler failed on {} {}: {}\n", std::string(request.method_string()),
@@ -134,7 +143,7 @@ boost::system::result<tcp::endpoint, std::string> HttpServer::start() {
     return fmt::format("refusing to serve HTTP on {} without a token: it is not a loopback address "
                        "(set a token, or listen on 127.0.0.1 / [::1])",
                        options_.listen);
-  auto shared = std::make_shared<Shared>(Shared{options_, handler_, async_handler_, requests_});
+  auto shared = std::make_shared<Shared>(Shared{options_, handler_, async_handler_, counters_});
   server_ = TcpServer::create(executor_, {.max_connections = options_.max_connections},
                               [shared](tcp::socket& socket) { return session(shared, socket); });
   auto bound = server_->listen(*where);

@@ -68,6 +68,8 @@ boost::system::result<net::tcp::endpoint, std::string> ControlApi::start(net::as
   http_options.listen = options_.listen;
   http_options.bearer_token = options_.token;
   http_options.body_limit = options_.body_limit;
+  http_options.max_connections = options_.max_connections;
+  http_options.read_timeout = options_.read_timeout;
   server_ = std::make_unique<net::HttpServer>(std::move(executor), http_options,
                                               [this](const net::HttpRequest& req) { return handle(req); });
   auto started = server_->start();

@@ -193,7 +193,10 @@ asio::awaitable<void> tcp_session(std::shared_ptr<State> s, tcp::socket socket) 
       ++s->counters.tcp_timeouts;
       break;
     }
-    if (std::get<0>(*got)) break;  // EOF, reset, or closed by stop()
+    if (std::get<0>(*got)) {  // EOF, reset, or closed by stop()
+      if (std::get<1>(*got) > 0) ++s->counters.tcp_incomplete;
+      break;
+    }
     const std::size_t length = (std::size_t{prefix[0]} << 8) | prefix[1];
     if (length == 0 || length > s->config.max_tcp_message) {
       ++s->counters.malformed;  // cannot resynchronise the stream: close it
@@ -207,7 +210,10 @@ asio::awaitable<void> tcp_session(std::shared_ptr<State> s, tcp::socket socket) 
       ++s->counters.tcp_timeouts;
       break;
     }
-    if (std::get<0>(*got)) break;
+    if (std::get<0>(*got)) {
+      ++s->counters.tcp_incomplete;
+      break;
+    }
     ++s->counters.queries_tcp;
     const State::Reply reply = s->answer(body, DnsTransport::tcp, wire);
     if (reply.delay > 0ms && !co_await net::sleep_unless(reply.delay, s->stop_event)) break;

@@ -42,8 +42,16 @@ boost::system::result<std::vector<tcp::endpoint>, std::string> KmsHost::start() 
 
 void KmsHost::stop(std::chrono::milliseconds drain) {
   if (server_) server_->stop(drain);
-  // Expired rather than cancelled: a wait that starts after this completes at once, too.
-  asio::post(executor_, [event = stop_event_] { event->expires_at(asio::steady_timer::time_point::min()); });
+  // Expired rather than cancelled: a wait that starts after this completes at once, too. With a
+  // drain, only once it is over: an exchange held by a delay fault when the signal came is in
+  // flight (its activation already logged) and must be answered, not cut.
+  auto expire = [event = stop_event_] { event->expires_at(asio::steady_timer::time_point::min()); };
+  if (drain.count() <= 0) {
+    asio::post(executor_, expire);
+    return;
+  }
+  auto timer = std::make_shared<asio::steady_timer>(executor_, drain);
+  timer->async_wait([timer, expire](const boost::system::error_code&) { expire(); });
 }
 
 std::future<boost::system::error_code> KmsHost::set_listener_state(ListenerState state) {
@@ -77,12 +85,14 @@ std::size_t KmsHost::open_connections() const { return server_ ? server_->open_c
 namespace {
 
 // Reads exactly buffer.size() bytes unless `timeout` passes first. Returns false on timeout, EOF
-// or error (the caller closes the connection either way; `timed_out` tells which).
+// or error (the caller closes the connection either way; `timed_out` tells which, and `got` how
+// many bytes arrived before the end, so a peer that stops inside a PDU can be told apart).
 asio::awaitable<bool> read_exactly(tcp::socket& socket, asio::mutable_buffer buffer, std::chrono::milliseconds timeout,
-                                   bool& timed_out) {
+                                   bool& timed_out, std::size_t& got) {
   auto result = co_await net::with_timeout(
       asio::async_read(socket, buffer, asio::as_tuple(asio::use_awaitable)), timeout);
   timed_out = !result.has_value();
+  got = result ? std::get<1>(*result) : 0;
   co_return result && !std::get<0>(*result);
 }
 
@@ -96,6 +106,7 @@ asio::awaitable<void> KmsHost::session(tcp::socket& socket) {
   KmsConnectionOptions options;
   options.rpc = {.ndr64 = spec_.ndr64, .btfn = spec_.btfn};
   options.assoc_group_id = next_assoc_group_++;
+  options.reassembly.max_fragments = spec_.max_fragments;
   boost::system::error_code ec;
   options.secondary_address = std::to_string(socket.local_endpoint(ec).port());
   KmsConnection connection(policy_, rng, options);
@@ -111,22 +122,27 @@ asio::awaitable<void> KmsHost::session(tcp::socket& socket) {
   for (;;) {
     pdu.assign(rpc::kFramingPrefixSize, 0);
     bool timed_out = false;
-    if (!co_await read_exactly(socket, asio::buffer(pdu), spec_.idle_timeout, timed_out)) {
+    std::size_t got = 0;
+    if (!co_await read_exactly(socket, asio::buffer(pdu), spec_.idle_timeout, timed_out, got)) {
       if (timed_out) ++counters_.timeouts;
+      else if (got > 0) ++counters_.incomplete;
       co_return;
     }
     const auto started = std::chrono::steady_clock::now();
-    auto length = rpc::pdu_length(pdu);
+    auto length = rpc::pdu_length(pdu, spec_.max_pdu_size);
     if (!length) {
       ++counters_.malformed;
+      if (length.error().code == p::Errc::too_large) ++counters_.oversized;
       co_return;
     }
     pdu.resize(*length);
     auto rest = asio::buffer(pdu.data() + rpc::kFramingPrefixSize, *length - rpc::kFramingPrefixSize);
-    if (!co_await read_exactly(socket, rest, spec_.read_timeout, timed_out)) {
+    if (!co_await read_exactly(socket, rest, spec_.read_timeout, timed_out, got)) {
       if (timed_out) ++counters_.timeouts;
+      else ++counters_.incomplete;
       co_return;
     }
+    ++counters_.pdus;
     // Faults: the bind stage for bind / alter_context, the request and response stages for a
     // request. The response stage is planned before the answer is built because a corrupted
     // hash or MAC is made inside it.
@@ -270,7 +286,7 @@ void KmsHost::record(const KmsEvent& event, const tcp::socket& socket, std::chro
     case Kind::alter_context: ++counters_.alter_contexts; return;
     case Kind::malformed: ++counters_.malformed; return;
     case Kind::ignored: ++counters_.ignored; return;
-    case Kind::partial: return;
+    case Kind::partial: ++counters_.partials; return;
     case Kind::rpc_fault: ++counters_.rpc_faults; return;
     case Kind::activation: break;
   }
@@ -319,6 +335,10 @@ nlohmann::json KmsHost::counters_json() const {
   j["rpc_faults"] = counters_.rpc_faults.load();
   j["malformed"] = counters_.malformed.load();
   j["timeouts"] = counters_.timeouts.load();
+  j["pdus"] = counters_.pdus.load();
+  j["partials"] = counters_.partials.load();
+  j["oversized"] = counters_.oversized.load();
+  j["incomplete"] = counters_.incomplete.load();
   j["bind_naks"] = counters_.bind_naks.load();
   j["resets"] = counters_.resets.load();
   j["silences"] = counters_.silences.load();

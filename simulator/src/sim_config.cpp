@@ -87,7 +87,7 @@ KmsHostSpec read_host(const ConfigNode& n) {
   n.expect_keys({"name", "listen", "hostname", "publish", "products", "count", "count_prefill", "epid",
                  "host_build", "lcid", "activation_interval", "renewal_interval", "clock_skew",
                  "time_tolerance", "protocols", "hwid", "ndr64", "btfn", "max_connections", "read_timeout",
-                 "idle_timeout"});
+                 "idle_timeout", "max_pdu_size", "max_fragments"});
   KmsHostSpec h;
   h.name = n.child("name").as_string();
   if (h.name.empty()) n.child("name").fail("a KMS host needs a non-empty name");
@@ -158,6 +158,9 @@ KmsHostSpec read_host(const ConfigNode& n) {
     h.read_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(t->as_duration("ms"));
   if (auto t = n.optional_child("idle_timeout"))
     h.idle_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(t->as_duration("ms"));
+  // 16 bytes is the smallest PDU header; 65535 the largest frag_length the field can carry.
+  h.max_pdu_size = static_cast<std::size_t>(n.get_int("max_pdu_size", 16 * 1024, 16, 65535));
+  h.max_fragments = static_cast<std::size_t>(n.get_int("max_fragments", 64, 1, 4096));
   return h;
 }
 
@@ -169,9 +172,14 @@ SimulatorConfig read_simulator_config(const ConfigNode& n) {
   c.seed = static_cast<std::uint64_t>(n.get_int("seed", 1, 0, INT64_MAX));
   c.activation_log = n.get_string("activation_log", "");
   if (auto dns = n.optional_child("dns")) {
-    dns->expect_keys({"enabled", "listen", "zones"});
+    dns->expect_keys({"enabled", "listen", "zones", "max_tcp_connections", "max_tcp_message", "tcp_idle_timeout"});
     c.dns.enabled = dns->get_bool("enabled", true);
     c.dns.listen = dns->get_string("listen", c.dns.listen);
+    c.dns.max_tcp_connections = static_cast<std::size_t>(dns->get_int("max_tcp_connections", 64, 1, 100'000));
+    // 12 bytes is a bare header; 65535 the most a 2-byte length prefix can say.
+    c.dns.max_tcp_message = static_cast<std::size_t>(dns->get_int("max_tcp_message", 16384, 12, 65535));
+    if (auto t = dns->optional_child("tcp_idle_timeout"))
+      c.dns.tcp_idle_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(t->as_duration("ms"));
     if (auto zones = dns->optional_child("zones"))
       for (const auto& z : zones->items()) c.dns.zones.push_back(read_zone(z));
   }

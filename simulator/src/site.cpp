@@ -143,6 +143,9 @@ boost::system::result<void, std::string> Site::start() {
     DnsResponderConfig dc;
     dc.address = where->host;
     dc.port = where->port;
+    dc.max_tcp_connections = config_.dns.max_tcp_connections;
+    dc.max_tcp_message = config_.dns.max_tcp_message;
+    dc.tcp_idle_timeout = config_.dns.tcp_idle_timeout;
     dns_ = std::make_unique<DnsResponder>(io_.get_executor(), std::move(set), dc);
     (void)dns_->update([engine = &faults_](ZoneSet&, std::vector<DnsInterceptor>& interceptors) {
       interceptors.push_back([engine](DnsExchange& exchange) {
@@ -252,7 +255,10 @@ nlohmann::json Site::raw_counters() const {
     j["dns"] = {{"queries_udp", c.queries_udp.load()}, {"queries_tcp", c.queries_tcp.load()},
                 {"responses", c.responses.load()},     {"truncated", c.truncated.load()},
                 {"malformed", c.malformed.load()},     {"dropped", c.dropped.load()},
-                {"tcp_connections_open", c.tcp_connections_open.load()}};
+                {"tcp_connections_open", c.tcp_connections_open.load()},
+                {"tcp_connections_rejected", c.tcp_connections_rejected.load()},
+                {"tcp_timeouts", c.tcp_timeouts.load()},
+                {"tcp_incomplete", c.tcp_incomplete.load()}};
   }
   if (sntp_) {
     const auto& c = sntp_->counters();

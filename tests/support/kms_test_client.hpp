@@ -52,14 +52,11 @@ inline protocol::KmsRequest make_test_request(protocol::KmsVersion version, cons
   return r;
 }
 
-// One connection, one bind (+ alter_context), one activation.
-inline KmsTestResult activate(const net::tcp::endpoint& endpoint, const protocol::KmsRequest& request) {
+// One bind (+ alter_context) and one activation on a connected socket. Throws on I/O errors.
+inline KmsTestResult activate_on(net::tcp::socket& socket, const protocol::KmsRequest& request) {
   namespace p = kmslab::protocol;
   namespace rpc = kmslab::protocol::rpc;
   KmsTestResult out;
-  net::asio::io_context io;
-  net::tcp::socket socket(io);
-  socket.connect(endpoint);
   auto bind = rpc::make_client_bind();
   net::asio::write(socket, net::asio::buffer(rpc::encode(bind).value()));
   auto outcome = rpc::interpret_bind_ack(bind, rpc::decode_bind_ack(read_pdu(socket)).value()).value();
@@ -85,6 +82,14 @@ inline KmsTestResult activate(const net::tcp::endpoint& endpoint, const protocol
     else out.error = verified.error().message();
   }
   return out;
+}
+
+// One connection, one bind (+ alter_context), one activation.
+inline KmsTestResult activate(const net::tcp::endpoint& endpoint, const protocol::KmsRequest& request) {
+  net::asio::io_context io;
+  net::tcp::socket socket(io);
+  socket.connect(endpoint);
+  return activate_on(socket, request);
 }
 
 }  // namespace kmslab::test

@@ -203,12 +203,12 @@ TEST_F(ControlApiTest, KeepAliveAndBodyLimit) {
 
 TEST(ControlApiToken, RequiredOffLoopbackAndCheckedOnEveryRequest) {
   RunningSite site{lab_site()};
-  simulator::ControlApi open_wide(*site, {.listen = "0.0.0.0:0", .token = "", .body_limit = 1024, .metrics = {}});
+  simulator::ControlApi open_wide(*site, {.listen = "0.0.0.0:0", .token = "", .body_limit = 1024, .max_connections = 64, .read_timeout = std::chrono::milliseconds{5000}, .metrics = {}});
   auto refused = open_wide.start(site.io().get_executor());
   ASSERT_FALSE(refused);
   EXPECT_NE(refused.error().find("token"), std::string::npos) << refused.error();
 
-  simulator::ControlApi guarded(*site, {.listen = "127.0.0.1:0", .token = "s3cret", .body_limit = 1024, .metrics = {}});
+  simulator::ControlApi guarded(*site, {.listen = "127.0.0.1:0", .token = "s3cret", .body_limit = 1024, .max_connections = 64, .read_timeout = std::chrono::milliseconds{5000}, .metrics = {}});
   auto started = guarded.start(site.io().get_executor());
   ASSERT_TRUE(started) << started.error();
   HttpClient anonymous(*started);

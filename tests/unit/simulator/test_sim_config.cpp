@@ -27,6 +27,33 @@ TEST(SimConfig, Defaults) {
   EXPECT_EQ(h.activation_interval_min, 120u);
   EXPECT_EQ(h.count_mode, CountMode::policy_double);
   EXPECT_EQ(h.protocols, (std::vector<int>{4, 5, 6}));
+  // Limits (docs/reliability.md).
+  EXPECT_EQ(h.max_connections, 1024u);
+  EXPECT_EQ(h.read_timeout, std::chrono::milliseconds(10'000));
+  EXPECT_EQ(h.idle_timeout, std::chrono::milliseconds(30'000));
+  EXPECT_EQ(h.max_pdu_size, 16u * 1024);
+  EXPECT_EQ(h.max_fragments, 64u);
+  EXPECT_EQ(c->dns.max_tcp_connections, 64u);
+  EXPECT_EQ(c->dns.max_tcp_message, 16384u);
+  EXPECT_EQ(c->dns.tcp_idle_timeout, std::chrono::milliseconds(5000));
+}
+
+TEST(SimConfig, EveryLimitIsConfigurable) {
+  auto c = load_simulator_config_text(
+      "dns: {max_tcp_connections: 5, max_tcp_message: 512, tcp_idle_timeout: 750ms}\n"
+      "kms_hosts:\n  - {name: a, max_connections: 3, read_timeout: 2s, idle_timeout: 4s, max_pdu_size: 4096,"
+      " max_fragments: 2}\n",
+      "t.yaml");
+  ASSERT_TRUE(c) << c.error().format();
+  const auto& h = c->kms_hosts.at(0);
+  EXPECT_EQ(h.max_connections, 3u);
+  EXPECT_EQ(h.read_timeout, std::chrono::milliseconds(2000));
+  EXPECT_EQ(h.idle_timeout, std::chrono::milliseconds(4000));
+  EXPECT_EQ(h.max_pdu_size, 4096u);
+  EXPECT_EQ(h.max_fragments, 2u);
+  EXPECT_EQ(c->dns.max_tcp_connections, 5u);
+  EXPECT_EQ(c->dns.max_tcp_message, 512u);
+  EXPECT_EQ(c->dns.tcp_idle_timeout, std::chrono::milliseconds(750));
 }
 
 struct BadCase {
@@ -52,6 +79,9 @@ TEST(SimConfig, ErrorsNameLineKeyAndFix) {
       {"dns:\n  zones:\n    - origin: x.test\n      records:\n        - {type: MX, target: a}\n", 5,
        "dns.zones[0].records[0].type", "unknown value 'MX'"},
       {"sntp:\n  stratum: 17\n", 2, "sntp.stratum", "0..16"},
+      {"kms_hosts:\n  - name: a\n    max_pdu_size: 70000\n", 3, "kms_hosts[0].max_pdu_size", "16..65535"},
+      {"kms_hosts:\n  - name: a\n    max_fragments: 0\n", 3, "kms_hosts[0].max_fragments", "1..4096"},
+      {"dns:\n  max_tcp_message: 8\n", 2, "dns.max_tcp_message", "12..65535"},
   };
   for (const auto& c : cases) {
     auto r = load_simulator_config_text(c.yaml, "bad.yaml");

@@ -47,7 +47,7 @@ struct LoadedSuite {
   std::vector<Scenario> scenarios;
   std::vector<config::ConfigError> errors;
 };
-LoadedSuite load_scenarios(const std::vector<std::string>& paths);
+LoadedSuite load_scenarios(const std::vector<std::string>& paths, std::size_t max_file_bytes = kMaxScenarioFileBytes);
 
 // The causes a scenario may name: the runbook ids and "baseline".
 std::vector<std::string> scenario_causes();

@@ -46,6 +46,15 @@ struct HttpServerOptions {
   std::string bearer_token;  // empty: no authentication (allowed on loopback only)
 };
 
+// What arrived, readable from any thread. Every request that parses is in `requests` (and then
+// in `unauthorized` when its token was missing or wrong); input that never became a request is
+// in exactly one of `parse_errors` (400), `too_large` (413 body / 431 headers) or `timeouts`
+// (read deadline; also an idle keep-alive connection); `handler_errors` counts 500s.
+struct HttpCounters {
+  std::atomic<std::uint64_t> requests{0}, unauthorized{0}, parse_errors{0}, too_large{0}, timeouts{0},
+      handler_errors{0};
+};
+
 class HttpServer {
  public:
   HttpServer(asio::any_io_executor executor, HttpServerOptions options, HttpHandler handler);
@@ -59,7 +68,10 @@ class HttpServer {
   boost::system::result<tcp::endpoint, std::string> start();
   void stop();
   tcp::endpoint endpoint() const;
-  std::uint64_t requests() const noexcept { return requests_->load(); }
+  std::uint64_t requests() const noexcept { return counters_->requests.load(); }
+  const HttpCounters& counters() const noexcept { return *counters_; }
+  std::size_t open_connections() const noexcept { return server_ ? server_->open_connections() : 0; }
+  std::uint64_t rejected_connections() const noexcept { return server_ ? server_->rejected() : 0; }
 
  private:
   asio::any_io_executor executor_;
@@ -67,7 +79,7 @@ class HttpServer {
   HttpHandler handler_;
   AsyncHttpHandler async_handler_;
   std::shared_ptr<TcpServer> server_;
-  std::shared_ptr<std::atomic<std::uint64_t>> requests_ = std::make_shared<std::atomic<std::uint64_t>>(0);
+  std::shared_ptr<HttpCounters> counters_ = std::make_shared<HttpCounters>();
 };
 
 // A response to `request` (same HTTP version) with `body` and its Content-Type.

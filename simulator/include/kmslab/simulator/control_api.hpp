@@ -27,6 +27,7 @@
 #include "kmslab/net/http_server.hpp"
 #include "kmslab/simulator/site.hpp"
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -36,6 +37,8 @@ struct ControlApiOptions {
   std::string listen = "127.0.0.1:0";
   std::string token;  // required for a non-loopback address; then every request needs it
   std::size_t body_limit = 64 * 1024;
+  std::size_t max_connections = 64;
+  std::chrono::milliseconds read_timeout{5000};  // per request, and the idle wait between requests
   // Answers GET /metrics. A hook rather than a dependency: the exposition format lives in
   // kmslab::monitor, which the simulator does not link.
   net::HttpHandler metrics;
@@ -53,6 +56,8 @@ class ControlApi {
   boost::system::result<net::tcp::endpoint, std::string> start(net::asio::any_io_executor executor);
   void stop();
   net::tcp::endpoint endpoint() const;
+  // The HTTP server's input accounting and open connections. REQUIRES: start() succeeded.
+  const net::HttpServer& http() const { return *server_; }
 
   net::HttpResponse handle(const net::HttpRequest& request);
 

@@ -71,6 +71,7 @@ struct DnsCounters {
   std::atomic<std::uint64_t> tcp_connections_total{0};     // accepted and served
   std::atomic<std::uint64_t> tcp_connections_rejected{0};  // over max_tcp_connections
   std::atomic<std::uint64_t> tcp_timeouts{0};              // connections closed by a deadline
+  std::atomic<std::uint64_t> tcp_incomplete{0};  // connections the peer ended inside a frame
   std::atomic<std::uint64_t> answer_cache_hits{0};         // responses replayed from the cache
 
   std::uint64_t queries() const noexcept { return queries_udp + queries_tcp; }

@@ -4,7 +4,8 @@
 // Each connection: read a PDU (10-byte prefix -> rpc::pdu_length -> the rest), hand it to a
 // KmsConnection, write what it returns, repeat; several binds and requests per connection, as
 // Windows clients and vlmcs do. Bounds: at most `max_connections` open connections (beyond it
-// a connection is closed at once), a PDU larger than the RPC limit closes the connection, the
+// a connection is closed at once), a PDU larger than `max_pdu_size` closes the connection, a
+// call spanning more than `max_fragments` fragments is malformed, the
 // wait for the next PDU is bounded by `idle_timeout` and reading the rest of a PDU by
 // `read_timeout` (a slow-drip client is cut off). Malformed input closes that one connection and
 // is counted; the server keeps serving.
@@ -14,8 +15,9 @@
 // (the connection stays open and nothing is answered until the client closes or idle_timeout
 // passes), PDU-level changes (bind_nak, RPC fault, in-band HRESULT, policy overrides, a corrupted
 // hash or MAC) and how the reply is written (trickled, truncated then closed, reset part-way).
-// Delays and trickle waits end early when the host stops. set_listener_state() switches the
-// listening sockets between open, refused and filtered (see net/tcp_server.hpp).
+// Delays and trickle waits end early when the host stops (when stop() has a drain, once it is
+// over). set_listener_state() switches the listening sockets between open, refused and filtered
+// (see net/tcp_server.hpp).
 // Thread-safety: counters and policy may be read from any thread; start/stop from any thread.
 #pragma once
 
@@ -41,6 +43,11 @@ namespace kmslab::simulator {
 struct KmsHostCounters {
   std::atomic<std::uint64_t> binds{0}, alter_contexts{0}, requests{0}, activations{0}, refusals{0}, rpc_faults{0},
       malformed{0}, timeouts{0}, ignored{0};
+  // Input accounting: every complete PDU read (each then lands in exactly one of binds,
+  // alter_contexts, bind_naks, requests, rpc_faults, ignored, partials or malformed); framing
+  // that cannot start a PDU is `malformed` too, and `oversized` among them when frag_length is
+  // above max_pdu_size; a peer that closes inside a PDU is `incomplete`.
+  std::atomic<std::uint64_t> pdus{0}, partials{0}, oversized{0}, incomplete{0};
   // Faults carried out.
   std::atomic<std::uint64_t> bind_naks{0}, resets{0}, silences{0}, truncations{0};
   // Responses by HRESULT ("0x00000000" for a successful activation).

@@ -75,15 +75,26 @@ struct KmsHostSpec {
   std::string hwid = "3A1C049600B60076";
   bool ndr64 = true;
   bool btfn = true;
+  // Limits (docs/reliability.md): open connections (beyond it a connection is closed at once),
+  // the time to read the rest of a PDU once its prefix arrived (a slow-drip client is cut off),
+  // the wait for the next PDU, the largest frag_length accepted (larger closes the connection),
+  // and the fragments one call may span.
   std::size_t max_connections = 1024;
   std::chrono::milliseconds read_timeout{10'000};
   std::chrono::milliseconds idle_timeout{30'000};
+  std::size_t max_pdu_size = 16 * 1024;
+  std::size_t max_fragments = 64;
 };
 
 struct DnsSpec {
   bool enabled = true;
   std::string listen = "127.0.0.1:0";  // UDP and TCP on the same port
   std::vector<ZoneSpec> zones;
+  // Limits of the TCP side (see DnsResponderConfig): open connections, the largest query frame,
+  // and the wait for each read (length prefix, then body).
+  std::size_t max_tcp_connections = 64;
+  std::size_t max_tcp_message = 16384;
+  std::chrono::milliseconds tcp_idle_timeout{5000};
 };
 
 struct SntpSpec {

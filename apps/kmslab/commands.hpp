@@ -25,5 +25,6 @@ void add_merge_command(CLI::App& app, Action& action);  // kmslab merge a.json b
 void add_serve_command(CLI::App& app, Action& action);  // kmslab serve --config site.yaml
 void add_probe_command(CLI::App& app, Action& action);  // kmslab probe --domain corp.example [--json]
 void add_run_command(CLI::App& app, Action& action);    // kmslab run scenarios/ [--jobs N] ...
+void add_audit_command(CLI::App& app, Action& action);  // kmslab audit --domain corp.example [--expect site.yaml]
 
 }  // namespace kmslab::cli

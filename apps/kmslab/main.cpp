@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   add_products_command(app, action);
   add_merge_command(app, action);
   add_probe_command(app, action);
+  add_audit_command(app, action);
 
   try {
     app.parse(argc, argv);

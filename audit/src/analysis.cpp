@@ -99,7 +99,9 @@ p::Result<ProductSpec> resolve_product(std::string_view text) {
   spec.label = std::string(text);
   std::string_view sku_name = text;
   for (const auto& [group, sku] : kGroupProducts) {
-    if (lower(text) == group || lower(text) == std::string(group).replace(group.find('-'), 1, "_")) {
+    std::string underscored(group);
+    std::replace(underscored.begin(), underscored.end(), '-', '_');
+    if (lower(text) == group || lower(text) == underscored) {
       sku_name = sku;
       spec.label = std::string(group);
     }
@@ -259,6 +261,7 @@ class Analysis {
             if (auto parsed = p::parse_epid(resp.epid)) s.epid_description = p::describe_epid(*parsed);
           }
           if (!s.current_count || resp.current_count < *s.current_count) s.current_count = resp.current_count;
+          if (!r.current_count || resp.current_count < *r.current_count) r.current_count = resp.current_count;
           s.activation_interval_min = resp.activation_interval_min;
           s.renewal_interval_min = resp.renewal_interval_min;
         }
@@ -371,17 +374,16 @@ class Analysis {
               {{"protocol", std::to_string(r.protocol)}, {"detail", r.detail}},
               fmt::format("kmslab probe --kms {} --product '{}' --json", subject, product.product.name));
       }
-      if (s.current_count) {
-        for (const auto& r : s.products) {
-          const auto& product = obs_.products[r.product];
-          if (r.verdict != Verdict::activated || *s.current_count >= product.product.n_policy) continue;
-          add("audit.count_too_low", Severity::error, fmt::format("{} / {}", subject, r.label),
-              fmt::format("{} reports a count of {}, below the {} needed for {}: clients get 0xC004F038", subject,
-                          *s.current_count, product.product.n_policy, r.label),
-              {{"current_count", std::to_string(*s.current_count)}, {"n_policy", std::to_string(product.product.n_policy)}},
-              "slmgr /dlv on the host (current count); wait for more clients or add hosts' counts");
-          break;
-        }
+      // One finding per product whose count is short (the client compares with its own N-policy).
+      std::set<std::size_t> reported;
+      for (const auto& r : s.products) {
+        const auto& product = obs_.products[r.product];
+        if (!r.current_count || *r.current_count >= product.product.n_policy || !reported.insert(r.product).second) continue;
+        add("audit.count_too_low", Severity::error, fmt::format("{} / {}", subject, r.label),
+            fmt::format("{} reports a count of {}, below the {} needed for {}: clients get 0xC004F038", subject,
+                        *r.current_count, product.product.n_policy, r.label),
+            {{"current_count", std::to_string(*r.current_count)}, {"n_policy", std::to_string(product.product.n_policy)}},
+            "slmgr /dlv on the host (current count); wait for more clients or add hosts' counts");
       }
       if (s.tolerance) {
         const auto offset = s.tolerance->host_offset();

@@ -55,8 +55,10 @@ std::string product_cell(const ProductResult& r) {
   return {};
 }
 
-// Findings that name this target (their subject starts with its label).
-bool names_target(const Finding& f, const TargetSummary& t) { return f.subject.rfind(t.label(), 0) == 0; }
+// Findings about this target as a whole ("host:port") or about this product on it ("host:port / label ...").
+bool names_case(const Finding& f, const TargetSummary& t, const std::string& label) {
+  return f.subject == t.label() || f.subject.rfind(t.label() + " / " + label, 0) == 0;
+}
 
 }  // namespace
 
@@ -104,6 +106,7 @@ json to_json(const AuditReport& report) {
       json pj{{"product", r.label}, {"protocol", r.protocol}, {"verdict", to_string(r.verdict)}, {"samples", r.samples}};
       if (r.verdict == Verdict::refused) pj["hresult"] = fmt::format("0x{:08X}", r.hresult);
       if (!r.detail.empty()) pj["detail"] = r.detail;
+      if (r.current_count) pj["current_count"] = *r.current_count;
       tj["products"].push_back(std::move(pj));
     }
     if (t.tolerance) tj["clock_tolerance"] = client::to_json(*t.tolerance);
@@ -192,7 +195,7 @@ std::string render_junit(const AuditReport& report) {
       }
       if (!checked) problems += "not checked: " + (t.address_problem.empty() ? std::string("no address") : t.address_problem) + "\n";
       for (const auto& f : report.findings)
-        if (f.severity == Severity::error && names_target(f, t)) problems += f.code + ": " + f.summary + "\n";
+        if (f.severity == Severity::error && names_case(f, t, label)) problems += f.code + ": " + f.summary + "\n";
       cases += fmt::format("    <testcase classname=\"audit.{}\" name=\"{}\">\n", xml_escape(t.label()), xml_escape(label));
       if (!problems.empty()) {
         ++failures;

@@ -125,7 +125,7 @@ dns: {zones: [{origin: corp.example}]}
 sntp: {enabled: false}
 kms_hosts:
   - {name: kms1, hostname: kms1.corp.example, publish: [{domain: corp.example, priority: 0, weight: 100}]}
-  - {name: kms2, hostname: kms2.corp.example, host_build: 20348, publish: [{domain: corp.example, priority: 10, weight: 100}]}
+  - {name: kms2, hostname: kms2.corp.example, host_build: 17763, publish: [{domain: corp.example, priority: 10, weight: 100}]}
 )");
   const auto r = audit(config_for(site));
   EXPECT_TRUE(r.findings.empty()) << ::testing::PrintToString(codes(r));
@@ -213,7 +213,7 @@ dns: {zones: [{origin: corp.example}]}
 sntp: {enabled: false}
 kms_hosts:
   - {name: kms1, hostname: kms1.corp.example, products: [windows-client, windows-server], publish: [corp.example]}
-  - {name: kms2, hostname: kms2.corp.example, products: [windows-client, windows-server, office], publish: [corp.example]}
+  - {name: kms2, hostname: kms2.corp.example, products: [windows-client, windows-server, "Office 2019"], publish: [corp.example]}
 )");
   auto r = audit(config_for(site, {"windows-client", "office"}));
   EXPECT_TRUE(has(r, "audit.inconsistent_hosts", "kms1.corp.example")) << ::testing::PrintToString(codes(r));

@@ -150,6 +150,7 @@ struct ProductResult {
   std::uint32_t hresult = 0;  // for refused
   std::string detail;         // what failed, for the other verdicts
   int samples = 0;
+  std::optional<std::uint32_t> current_count;  // the lowest the host reported for this product
 };
 
 struct AddressState {
@@ -171,7 +172,7 @@ struct TargetSummary {
   std::optional<Latency> latency;  // activation request -> response, over every sample that answered
   std::string epid;                // from the first activation
   std::string epid_description;
-  std::optional<std::uint32_t> current_count;  // the lowest reported
+  std::optional<std::uint32_t> current_count;  // the lowest reported for any product
   std::uint32_t activation_interval_min = 0;
   std::uint32_t renewal_interval_min = 0;
   std::vector<ProductResult> products;

@@ -76,10 +76,10 @@ int run(AuditArgs& a) {
     if (!loaded) return usage(loaded.error().format());
     expected = std::move(*loaded);
     // An intended product is checked even when --product did not name it.
-    if (!a.config.products.empty())
-      for (const auto& p : audit::expected_products(*expected))
-        if (std::find(a.config.products.begin(), a.config.products.end(), p) == a.config.products.end())
-          a.config.products.push_back(p);
+    if (a.config.products.empty()) a.config.products = audit::default_products();
+    for (const auto& p : audit::expected_products(*expected))
+      if (std::find(a.config.products.begin(), a.config.products.end(), p) == a.config.products.end())
+        a.config.products.push_back(p);
   }
   std::optional<audit::Baseline> baseline;
   if (!a.baseline.empty()) {

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <thread>
 
@@ -36,7 +37,9 @@ int log_rank(const std::string& level) {
   return 3;  // debug
 }
 
-// Adds each --zone file to the config's zones; the zone files' unsupported records are listed.
+// Adds each --zone file to the config's zones. A config zone with the same origin (declared so
+// that hosts can `publish:` into it) is merged: the file's SOA and records go into it. The zone
+// files' unsupported records are listed.
 bool add_zone_files(const ServeOptions& options, simulator::SimulatorConfig& config) {
   for (const auto& path : options.zones) {
     auto zone = simulator::load_zone_file(path);
@@ -44,16 +47,24 @@ bool add_zone_files(const ServeOptions& options, simulator::SimulatorConfig& con
       fmt::print(stderr, "kmslab serve: {}\n", zone.error().format());
       return false;
     }
-    for (const auto& existing : config.dns.zones)
-      if (existing.origin == zone->zone.origin) {
-        fmt::print(stderr, "kmslab serve: {}: zone {} is also defined in the config\n", path, zone->zone.origin);
-        return false;
-      }
     for (const auto& u : zone->unsupported)
       fmt::print(stderr, "kmslab serve: {}:{}: {} record for {} not loaded (unsupported type)\n", path, u.line, u.type, u.owner);
     fmt::print(stderr, "kmslab serve: {}: zone {}, {} record(s) loaded\n", path, zone->zone.origin,
                zone->zone.records.size() + (zone->has_soa ? 1 : 0));
-    config.dns.zones.push_back(std::move(zone->zone));
+    auto same = std::find_if(config.dns.zones.begin(), config.dns.zones.end(),
+                             [&](const simulator::ZoneSpec& z) { return z.origin == zone->zone.origin; });
+    if (same == config.dns.zones.end()) {
+      config.dns.zones.push_back(std::move(zone->zone));
+      continue;
+    }
+    if (zone->has_soa) {
+      same->soa_mname = zone->zone.soa_mname;
+      same->soa_rname = zone->zone.soa_rname;
+      same->soa_serial = zone->zone.soa_serial;
+      same->soa_minimum = zone->zone.soa_minimum;
+      same->ttl = zone->zone.ttl;
+    }
+    for (auto& r : zone->zone.records) same->records.push_back(std::move(r));
   }
   return true;
 }

@@ -344,7 +344,6 @@ class Analysis {
 
   void target_findings() {
     for (auto& s : report_.targets) {
-      const auto& t = obs_.targets[s.target];
       const auto subject = s.label();
       if (policy_.standard_port && s.port != *policy_.standard_port)
         add("audit.wrong_port", Severity::warning, subject,
@@ -394,7 +393,6 @@ class Analysis {
               {{"host_offset_s", std::to_string(offset->count())}},
               fmt::format("w32tm /stripchart /computer:{} /samples:3", s.host));
       }
-      (void)t;
     }
   }
 

@@ -54,9 +54,12 @@ config::ConfigResult<std::vector<Entry>> tokenize(std::string_view text, const s
   };
   while (i < text.size()) {
     const char c = text[i];
-    if (line_start && depth == 0) {
-      current.line = line;
-      current.blank_owner = is_space(c);
+    if (line_start) {
+      // Only a line that starts an entry can have a blank owner; continuation lines inside ( ) cannot.
+      if (depth == 0) {
+        current.line = line;
+        current.blank_owner = is_space(c);
+      }
       line_start = false;
     }
     const int column = static_cast<int>(i - line_begin) + 1;

@@ -37,8 +37,10 @@ _vlmcs._tcp SRV 0 100 1688 old-kms   ; decommissioned, record forgotten
 @           MX  10 mail
 )";
 
-// The lab's KMS host, published into the zone from the file (its SRV carries the bound port).
+// The lab's KMS host, published into the zone from the file (its SRV carries the bound port):
+// declaring the zone's origin in the config lets hosts publish into it; the file's records merge in.
 constexpr const char* kHosts = R"(
+dns: {zones: [{origin: corp.example}]}
 sntp: {enabled: false}
 kms_hosts:
   - {name: kms2, hostname: kms2.corp.example, host_build: 17763, publish: [{domain: corp.example, priority: 0, weight: 100}]}

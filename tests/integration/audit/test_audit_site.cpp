@@ -337,6 +337,24 @@ kms_hosts:
   EXPECT_TRUE(target(r, "fast.corp.example")->answered);
 }
 
+TEST(AuditSite, BadResponseFromACorruptingHost) {
+  RunningSite site(R"(
+dns: {zones: [{origin: corp.example}]}
+sntp: {enabled: false}
+faults:
+  - {target: kms, host: kms1, action: corrupt_hash}
+kms_hosts:
+  - {name: kms1, hostname: kms1.corp.example, publish: [corp.example]}
+)");
+  const auto r = audit(config_for(site));
+  EXPECT_TRUE(has(r, "audit.bad_response", "kms1.corp.example")) << ::testing::PrintToString(codes(r));
+  const auto* t = target(r, "kms1.corp.example");
+  EXPECT_TRUE(t->answered) << "a corrupt answer is still an answer: not a stale record";
+  EXPECT_FALSE(has(r, "audit.stale_record"));
+  ASSERT_EQ(t->products.size(), 1u);
+  EXPECT_EQ(t->products[0].verdict, Verdict::bad_response);
+}
+
 TEST(AuditSite, ConfigErrorsAreValues) {
   AuditConfig c;
   EXPECT_FALSE(check_config(c));

@@ -7,10 +7,12 @@
 #include "kmslab/net/endpoint.hpp"
 #include "kmslab/simulator/control_api.hpp"
 #include "kmslab/simulator/site.hpp"
+#include "kmslab/simulator/zone_file.hpp"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <thread>
 
@@ -20,6 +22,8 @@ namespace {
 
 struct ServeOptions {
   std::string config;
+  std::vector<std::string> zones;  // BIND zone files
+  std::string dns_listen;          // overrides dns.listen
   std::string log_level = "info";
   std::string activation_log;
   unsigned threads = 1;
@@ -37,12 +41,51 @@ int log_rank(const std::string& level) {
   return 3;  // debug
 }
 
+// Adds each --zone file to the config's zones. A config zone with the same origin (declared so
+// that hosts can `publish:` into it) is merged: the file's SOA and records go into it. The zone
+// files' unsupported records are listed.
+bool add_zone_files(const ServeOptions& options, simulator::SimulatorConfig& config) {
+  for (const auto& path : options.zones) {
+    auto zone = simulator::load_zone_file(path);
+    if (!zone) {
+      fmt::print(stderr, "kmslab serve: {}\n", zone.error().format());
+      return false;
+    }
+    for (const auto& u : zone->unsupported)
+      fmt::print(stderr, "kmslab serve: {}:{}: {} record for {} not loaded (unsupported type)\n", path, u.line, u.type, u.owner);
+    fmt::print(stderr, "kmslab serve: {}: zone {}, {} record(s) loaded\n", path, zone->zone.origin,
+               zone->zone.records.size() + (zone->has_soa ? 1 : 0));
+    auto same = std::find_if(config.dns.zones.begin(), config.dns.zones.end(),
+                             [&](const simulator::ZoneSpec& z) { return z.origin == zone->zone.origin; });
+    if (same == config.dns.zones.end()) {
+      config.dns.zones.push_back(std::move(zone->zone));
+      continue;
+    }
+    if (zone->has_soa) {
+      same->soa_mname = zone->zone.soa_mname;
+      same->soa_rname = zone->zone.soa_rname;
+      same->soa_serial = zone->zone.soa_serial;
+      same->soa_minimum = zone->zone.soa_minimum;
+      same->ttl = zone->zone.ttl;
+    }
+    for (auto& r : zone->zone.records) same->records.push_back(std::move(r));
+  }
+  return true;
+}
+
 int run_serve(const ServeOptions& options) {
-  auto config = simulator::load_simulator_config(options.config);
+  if (options.config.empty() && options.zones.empty()) {
+    fmt::print(stderr, "kmslab serve: give --config, --zone or both\n");
+    return kExitUsage;
+  }
+  config::ConfigResult<simulator::SimulatorConfig> config = simulator::SimulatorConfig{};
+  if (!options.config.empty()) config = simulator::load_simulator_config(options.config);
   if (!config) {
     fmt::print(stderr, "kmslab serve: {}\n", config.error().format());
     return kExitUsage;
   }
+  if (!add_zone_files(options, *config)) return kExitUsage;
+  if (!options.dns_listen.empty()) config->dns.listen = options.dns_listen;
   if (!options.activation_log.empty()) config->activation_log = options.activation_log;
   const int verbosity = log_rank(options.log_level);
 
@@ -121,8 +164,15 @@ void add_serve_command(CLI::App& app, Action& action) {
       "not a licensing service. See docs/simulator.md for every configuration key.\n"
       "With --control, the ready line has \"control\": \"127.0.0.1:PORT\" (docs/control-api.md), and\n"
       "GET /metrics there serves the simulator's counters for Prometheus (docs/monitoring.md).\n"
-      "Example: kmslab serve --config examples/corp.yaml");
-  cmd->add_option("-c,--config", options->config, "Simulator configuration (YAML)")->required()->check(CLI::ExistingFile);
+      "Example: kmslab serve --config examples/corp.yaml\n"
+      "         kmslab serve --zone db.corp.example --config hosts.yaml --dns-listen 127.0.0.1:5353");
+  cmd->add_option("-c,--config", options->config, "Simulator configuration (YAML)")->check(CLI::ExistingFile);
+  cmd->add_option("--zone", options->zones,
+                  "BIND zone file to serve (SRV, A, AAAA, SOA, NS, TXT, CNAME; other types are listed and skipped); "
+                  "repeatable; with or without --config")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--dns-listen", options->dns_listen, "Address:port of the DNS server (UDP and TCP), e.g. 127.0.0.1:5353")
+      ->type_name("ADDR:PORT");
   cmd->add_option("--log-level", options->log_level, "error, warn, info or debug")
       ->check(CLI::IsMember({"error", "warn", "info", "debug"}))
       ->capture_default_str();

@@ -27,5 +27,6 @@ void add_probe_command(CLI::App& app, Action& action);  // kmslab probe --domain
 void add_run_command(CLI::App& app, Action& action);    // kmslab run scenarios/ [--jobs N] ...
 void add_watch_command(CLI::App& app, Action& action);  // kmslab watch --config watch.yaml
 void add_load_command(CLI::App& app, Action& action);   // kmslab load --target kms://127.0.0.1:1688 --rate R ...
+void add_audit_command(CLI::App& app, Action& action);  // kmslab audit --domain corp.example [--expect site.yaml]
 
 }  // namespace kmslab::cli

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   add_merge_command(app, action);
   add_probe_command(app, action);
   add_watch_command(app, action);
+  add_audit_command(app, action);
 
   try {
     app.parse(argc, argv);

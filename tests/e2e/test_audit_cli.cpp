@@ -1,0 +1,132 @@
+// End-to-end: `kmslab serve --zone` as the rehearsal site and `kmslab audit` against it, as a team
+// runs them during a migration (table, --json, --junit, --expect, --baseline, exit codes).
+#include "cli_process.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <sstream>
+
+namespace {
+
+using namespace std::chrono_literals;
+using kmslab::test::CliProcess;
+using kmslab::test::run_cli;
+
+std::string write(const std::string& name, const std::string& text) {
+  const std::string path = ::testing::TempDir() + "/" + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// The team's zone export: a stale record for the decommissioned old-kms, and types serve skips.
+constexpr const char* kZone = R"($ORIGIN corp.example.
+$TTL 300
+@        IN SOA ns1 hostmaster ( 7 3600 600 86400 60 )
+         IN NS  ns1
+ns1         A   127.0.0.1
+_vlmcs._tcp SRV 0 100 1688 old-kms   ; decommissioned, record forgotten
+@           MX  10 mail
+)";
+
+// The lab's KMS host, published into the zone from the file (its SRV carries the bound port):
+// declaring the zone's origin in the config lets hosts publish into it; the file's records merge in.
+constexpr const char* kHosts = R"(
+dns: {zones: [{origin: corp.example}]}
+sntp: {enabled: false}
+kms_hosts:
+  - {name: kms2, hostname: kms2.corp.example, host_build: 17763, publish: [{domain: corp.example, priority: 0, weight: 100}]}
+)";
+
+class CliAudit : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    serve_ = std::make_unique<CliProcess>(std::vector<std::string>{
+        "serve", "--zone", write("db.corp.example", kZone), "--config", write("hosts.yaml", kHosts), "--drain-ms", "50"});
+    auto line = serve_->read_line(10s);
+    ASSERT_TRUE(line) << "no ready line";
+    dns_ = nlohmann::json::parse(*line)["dns"].get<std::string>();
+  }
+  void TearDown() override {
+    serve_->signal(SIGTERM);
+    serve_err_ = serve_->wait(10s).err;
+  }
+  std::vector<std::string> audit(std::vector<std::string> extra) {
+    std::vector<std::string> args{"audit", "--domain", "corp.example", "--dns", dns_, "--kms-port", "0",
+                                  "--product", "windows-client", "--connect-timeout", "500ms"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  }
+  std::unique_ptr<CliProcess> serve_;
+  std::string dns_;
+  std::string serve_err_;
+};
+
+TEST_F(CliAudit, StaleRecordFailsWithTableJsonAndJunit) {
+  const auto json_path = ::testing::TempDir() + "/audit.json";
+  const auto junit_path = ::testing::TempDir() + "/audit.xml";
+  auto r = run_cli(audit({"--repeat", "2", "--json", json_path, "--junit", junit_path}));
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.out.find("audit.stale_record  old-kms.corp.example:1688"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("kms2.corp.example:"), std::string::npos);
+  EXPECT_NE(r.out.find("verdict: FAIL"), std::string::npos);
+  auto report = nlohmann::json::parse(slurp(json_path));
+  EXPECT_EQ(report["schema"], "kmslab.audit");
+  EXPECT_EQ(report["targets"].size(), 2u);
+  EXPECT_EQ(report["exit_code"], 1);
+  const auto junit = slurp(junit_path);
+  EXPECT_NE(junit.find("<testcase classname=\"audit.old-kms.corp.example:1688\" name=\"windows-client\">"), std::string::npos)
+      << junit;
+  EXPECT_NE(junit.find("tests=\"3\" failures=\"1\""), std::string::npos) << junit;  // 2 targets + the domain
+}
+
+TEST_F(CliAudit, ExpectAndBaseline) {
+  const auto before = ::testing::TempDir() + "/before.json";
+  ASSERT_EQ(run_cli(audit({"--json", before})).exit_code, 1);
+  const auto site = write("site.yaml", "domains:\n  - name: corp.example\n    hosts:\n"
+                                       "      - {host: kms2.corp.example, products: [windows-client]}\n");
+  auto r = run_cli(audit({"--expect", site, "--baseline", before}));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("expect.host_unexpected  old-kms.corp.example:1688"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("expect.host_missing"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("baseline.host_added"), std::string::npos) << "same site, nothing added: " << r.out;
+}
+
+TEST(CliServeZone, ListsUnsupportedZoneRecords) {
+  CliProcess serve({"serve", "--zone", write("db.corp.example", kZone), "--drain-ms", "50"});
+  ASSERT_TRUE(serve.read_line(10s)) << "no ready line";
+  serve.signal(SIGTERM);
+  const auto err = serve.wait(10s).err;
+  EXPECT_NE(err.find("db.corp.example:7: MX record for corp.example not loaded"), std::string::npos) << err;
+  EXPECT_NE(err.find("zone corp.example, 4 record(s) loaded"), std::string::npos) << err;
+}
+
+TEST(CliAuditUsage, BadOptionsExit2) {
+  EXPECT_EQ(run_cli({"audit"}).exit_code, 2);
+  auto r = run_cli({"audit", "--domain", "corp.example", "--dns", "127.0.0.1:9", "--parallel", "0"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--parallel 0"), std::string::npos) << r.err;
+  r = run_cli({"audit", "--domain", "corp.example", "--product", "no such product"});
+  EXPECT_EQ(r.exit_code, 2);
+  const auto bad = write("bad-site.yaml", "domains:\n  - name: x\n    hots: []\n");
+  r = run_cli({"audit", "--domain", "corp.example", "--expect", bad});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("bad-site.yaml:3:5"), std::string::npos) << r.err;
+}
+
+TEST(CliServeZone, BadZoneFileNamesFileAndLine) {
+  const auto zone = write("db.bad", "$ORIGIN corp.example.\nkms1 A 300.0.0.1\n");
+  auto r = run_cli({"serve", "--zone", zone});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("db.bad:2:"), std::string::npos) << r.err;
+}
+
+}  // namespace

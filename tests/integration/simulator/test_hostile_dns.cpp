@@ -11,6 +11,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace kmslab::test {
 namespace {
 
@@ -150,8 +152,11 @@ TEST(HostileDns, TenThousandBadFramesOverTcpThenAGoodQuery) {
 
   std::size_t frames = 0, zero = 0, too_long = 0, cut = 0, connections = 0;
   auto frame = [](const Bytes& body) {
-    Bytes out{static_cast<std::uint8_t>(body.size() >> 8), static_cast<std::uint8_t>(body.size())};
-    out.insert(out.end(), body.begin(), body.end());
+    // Sized once, then filled: GCC 12 -O3 reports insert() into a 2-byte vector as out of bounds.
+    Bytes out(body.size() + 2);
+    out[0] = static_cast<std::uint8_t>(body.size() >> 8);
+    out[1] = static_cast<std::uint8_t>(body.size());
+    std::copy(body.begin(), body.end(), out.begin() + 2);
     return out;
   };
   while (frames + zero + too_long + cut < kMessages) {

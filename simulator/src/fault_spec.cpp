@@ -283,7 +283,9 @@ FaultSpec read_fault(const config::ConfigNode& node) {
   if (parsed) return *parsed;
   // Walk the error's field path ("params.products[1]") as far as the YAML has it, and fail there.
   config::ConfigNode at = node;
-  std::string_view path = parsed.error().field;
+  // result<>::error() returns a copy: keep it, or `path` would view a destroyed temporary.
+  const FaultError problem = parsed.error();
+  std::string_view path = problem.field;
   bool reached = true;
   while (!path.empty()) {
     reached = false;

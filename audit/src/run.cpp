@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "kmslab/client/resolver.hpp"
+#include "kmslab/net/spawn.hpp"
 #include "kmslab/protocol/filetime.hpp"
 #include "kmslab/protocol/random_source.hpp"
 
@@ -337,16 +338,7 @@ asio::awaitable<AuditObservations> run_audit(AuditConfig config) {
 
 p::Result<AuditObservations> run_audit_blocking(AuditConfig config) {
   if (auto checked = check_config(config); !checked) return checked.error();
-  asio::io_context io;
-  std::optional<AuditObservations> out;
-  std::exception_ptr failure;
-  asio::co_spawn(io, run_audit(std::move(config)), [&](std::exception_ptr e, AuditObservations o) {
-    failure = e;
-    if (!e) out.emplace(std::move(o));
-  });
-  io.run();
-  if (failure) std::rethrow_exception(failure);
-  return std::move(*out);
+  return net::run_to_completion(run_audit(std::move(config)));
 }
 
 }  // namespace kmslab::audit

@@ -7,6 +7,7 @@
 
 #include "kmslab/client/resolver.hpp"
 #include "kmslab/net/endpoint.hpp"
+#include "kmslab/net/spawn.hpp"
 #include "kmslab/protocol/filetime.hpp"
 #include "kmslab/protocol/random_source.hpp"
 #include "probe_tolerance.hpp"
@@ -474,16 +475,7 @@ asio::awaitable<ProbeRun> run_probe(ProbeConfig config) {
 
 p::Result<ProbeRun> run_probe_blocking(ProbeConfig config) {
   if (auto checked = check_config(config); !checked) return checked.error();
-  asio::io_context io;
-  std::optional<ProbeRun> out;
-  std::exception_ptr failure;
-  asio::co_spawn(io, run_probe(std::move(config)), [&](std::exception_ptr e, ProbeRun r) {
-    failure = e;
-    if (!e) out.emplace(std::move(r));
-  });
-  io.run();
-  if (failure) std::rethrow_exception(failure);
-  return std::move(*out);
+  return net::run_to_completion(run_probe(std::move(config)));
 }
 
 }  // namespace kmslab::client

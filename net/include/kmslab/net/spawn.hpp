@@ -10,6 +10,7 @@
 #include "kmslab/net/asio.hpp"
 
 #include <exception>
+#include <optional>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -23,5 +24,21 @@ void spawn_logged(const asio::any_io_executor& executor, asio::awaitable<void> t
 
 // The text of an exception_ptr: what() for std::exception, else "unknown exception".
 std::string describe(std::exception_ptr error);
+
+// Runs `task` on a private io_context until it finishes and returns its value, for callers
+// without an event loop (the CLI's blocking entry points). An escaping exception is rethrown.
+template <typename T>
+T run_to_completion(asio::awaitable<T> task) {
+  asio::io_context io;
+  std::optional<T> out;
+  std::exception_ptr failure;
+  asio::co_spawn(io, std::move(task), [&](std::exception_ptr e, T value) {
+    failure = e;
+    if (!e) out.emplace(std::move(value));
+  });
+  io.run();
+  if (failure) std::rethrow_exception(failure);
+  return std::move(*out);
+}
 
 }  // namespace kmslab::net

@@ -9,7 +9,8 @@
 #   bash ci/fuzz.sh rpc_pdu sim_config    only these targets
 #
 # Environment: KMSLAB_FUZZ_SECONDS (per target, default 20), KMSLAB_FUZZ_RSS_MB (default 2048),
-# KMSLAB_FUZZ_TIMEOUT (seconds for one input, default 10), KMSLAB_JOBS (build parallelism).
+# KMSLAB_FUZZ_TIMEOUT (seconds for one input, default 10), KMSLAB_JOBS (build parallelism),
+# KMSLAB_FUZZ_PARALLEL (targets run at once, default KMSLAB_JOBS).
 # To fuzz for hours instead, see docs/fuzzing.md.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -59,42 +60,63 @@ stat_of() {
   echo "${v:--}"
 }
 
-rows=()
-failed=()
-for t in "${targets[@]}"; do
-  stage "fuzz $t (${seconds}s)"
-  bin="$build_dir/tests/fuzz/fuzz_$t"
-  [ -x "$bin" ] || { echo "no fuzz target named $t ($bin)" >&2; failed+=("$t"); rows+=("$t|-|-|-|-|missing"); continue; }
-  corpus="$work/$t"
+# fuzz_one <target>: one bounded libFuzzer run; writes its summary row to $work/rows/<target>
+# ("target|time|execs|exec/s|corpus|result") and returns non-zero when the target failed.
+fuzz_one() {
+  local t=$1
+  local bin="$build_dir/tests/fuzz/fuzz_$t"
+  local row="$work/rows/$t"
+  if [ ! -x "$bin" ]; then
+    echo "no fuzz target named $t ($bin)" >&2
+    echo "$t|-|-|-|-|missing" >"$row"
+    return 1
+  fi
+  local corpus="$work/$t"
   mkdir -p "$corpus"
   cp -r "$fuzz_src/corpus/$t/." "$corpus/" 2>/dev/null || true
   if [ -d "$fuzz_src/regressions/$t" ]; then cp -r "$fuzz_src/regressions/$t/." "$corpus/"; fi
-  seeds=$(find "$corpus" -type f | wc -l)
-  log="$build_dir/logs/$t.log"
-  dict=$(dict_for "$t")
-  start=$(date +%s)
-  set +e
+  local seeds; seeds=$(find "$corpus" -type f | wc -l)
+  local log="$build_dir/logs/$t.log"
+  local dict; dict=$(dict_for "$t")
+  local start; start=$(date +%s)
+  local rc=0
   # The outer timeout is a backstop only: libFuzzer stops itself at max_total_time.
   timeout --signal=KILL $((seconds + 120)) "$bin" \
     -max_total_time="$seconds" -rss_limit_mb="$rss_mb" -timeout="$input_timeout" \
-    -print_final_stats=1 -artifact_prefix="$build_dir/artifacts/$t-" $dict "$corpus" >"$log" 2>&1
-  rc=$?
-  set -e
-  elapsed=$(( $(date +%s) - start ))
-  execs=$(stat_of "$log" number_of_executed_units)
-  rate=$(stat_of "$log" average_exec_per_sec)
-  grown=$(find "$corpus" -type f | wc -l)
-  if [ "$rc" -eq 0 ]; then
-    result=ok
-  else
+    -print_final_stats=1 -artifact_prefix="$build_dir/artifacts/$t-" $dict "$corpus" >"$log" 2>&1 || rc=$?
+  local elapsed=$(( $(date +%s) - start ))
+  local execs; execs=$(stat_of "$log" number_of_executed_units)
+  local rate; rate=$(stat_of "$log" average_exec_per_sec)
+  local grown; grown=$(find "$corpus" -type f | wc -l)
+  local result=ok
+  if [ "$rc" -ne 0 ]; then
     result="FAILED (exit $rc)"
-    failed+=("$t")
-    grep -aE "fuzz property violated|ERROR: |SUMMARY: |Test unit written" "$log" | head -8 || true
-    echo "full log: $log"
+    { grep -aE "fuzz property violated|ERROR: |SUMMARY: |Test unit written" "$log" | head -8 || true
+      echo "full log: $log"; } >&2
   fi
-  rows+=("$t|${elapsed}s|$execs|$rate|$seeds -> $grown|$result")
+  echo "$t|${elapsed}s|$execs|$rate|$seeds -> $grown|$result" >"$row"
+  echo "fuzz $t: ${elapsed}s, $execs executions, $result"
+  [ "$rc" -eq 0 ]
+}
+
+# Targets run side by side, one per core (each libFuzzer run is single-threaded).
+parallel=${KMSLAB_FUZZ_PARALLEL:-$KMSLAB_JOBS}
+stage "fuzz ${#targets[@]} target(s), ${seconds}s each, $parallel at a time"
+mkdir -p "$work/rows"
+for t in "${targets[@]}"; do
+  while [ "$(jobs -rp | wc -l)" -ge "$parallel" ]; do wait -n || true; done
+  fuzz_one "$t" &
 done
+wait || true
 stage_end
+
+rows=()
+failed=()
+for t in "${targets[@]}"; do
+  row=$(cat "$work/rows/$t" 2>/dev/null || echo "$t|-|-|-|-|no result")
+  rows+=("$row")
+  case "$row" in *"|ok") ;; *) failed+=("$t") ;; esac
+done
 
 printf '\n%-14s %8s %12s %9s %14s  %s\n' target time executions exec/s corpus result
 for row in "${rows[@]}"; do

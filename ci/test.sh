@@ -2,7 +2,7 @@
 # Installs what is missing (apt), then configures, builds and runs every test: the default
 # (release) build, the scenario catalog (and its mutants), the asan preset (AddressSanitizer +
 # UndefinedBehaviorSanitizer + leaks), and a short fuzz smoke of every libFuzzer target
-# (ci/fuzz.sh; KMSLAB_FUZZ_SECONDS per target, 15 by default here).
+# (ci/fuzz.sh; KMSLAB_FUZZ_SECONDS per target, 30 by default here, two targets at a time).
 # Each stage prints its time so the CI budget stays visible.
 #
 #   ci/test.sh              everything
@@ -45,8 +45,8 @@ if [ "$quick" = 0 ]; then
   stage "test (asan: ASan + UBSan + LSan)"
   ctest --preset asan -j "$KMSLAB_JOBS"
 
-  stage "fuzz smoke (clang + libFuzzer, ${KMSLAB_FUZZ_SECONDS:-15}s per target)"
-  KMSLAB_FUZZ_SECONDS=${KMSLAB_FUZZ_SECONDS:-15} bash ci/fuzz.sh
+  stage "fuzz smoke (clang + libFuzzer, ${KMSLAB_FUZZ_SECONDS:-30}s per target)"
+  KMSLAB_FUZZ_SECONDS=${KMSLAB_FUZZ_SECONDS:-30} bash ci/fuzz.sh
 fi
 
 stage_end

@@ -40,11 +40,6 @@ struct AuditArgs {
   std::string junit;
 };
 
-int usage(std::string_view message) {
-  fmt::print(stderr, "kmslab audit: {}\n", message);
-  return kExitUsage;
-}
-
 std::string finish(AuditArgs& a) {
   auto ms = [](std::string_view option, const std::string& text, std::chrono::milliseconds& out) -> std::string {
     const auto d = config::parse_duration(text, "s");
@@ -69,11 +64,11 @@ std::string finish(AuditArgs& a) {
 }
 
 int run(AuditArgs& a) {
-  if (auto e = finish(a); !e.empty()) return usage(e);
+  if (auto e = finish(a); !e.empty()) return usage_error("audit", e);
   std::optional<audit::ExpectedSite> expected;
   if (!a.expect.empty()) {
     auto loaded = audit::load_expected_site(a.expect);
-    if (!loaded) return usage(loaded.error().format());
+    if (!loaded) return usage_error("audit", loaded.error().format());
     expected = std::move(*loaded);
     // An intended product is checked even when --product did not name it.
     if (a.config.products.empty()) a.config.products = audit::default_products();
@@ -84,11 +79,11 @@ int run(AuditArgs& a) {
   std::optional<audit::Baseline> baseline;
   if (!a.baseline.empty()) {
     auto loaded = audit::load_baseline(a.baseline);
-    if (!loaded) return usage(loaded.error());
+    if (!loaded) return usage_error("audit", loaded.error());
     baseline = std::move(*loaded);
   }
   auto observed = audit::run_audit_blocking(a.config);
-  if (!observed) return usage(observed.error().detail.empty() ? observed.error().message() : observed.error().detail);
+  if (!observed) return usage_error("audit", observed.error().detail.empty() ? observed.error().message() : observed.error().detail);
   audit::AuditPolicy policy;
   policy.standard_port = a.standard_port == 0 ? std::nullopt : std::optional<std::uint16_t>(static_cast<std::uint16_t>(a.standard_port));
   policy.strict = a.strict;
@@ -102,10 +97,10 @@ int run(AuditArgs& a) {
   if (!a.json.empty()) {
     const auto text = audit::to_json(report).dump(2) + "\n";
     if (a.json == "-") fmt::print("{}", text);
-    else if (auto w = audit::write_file_atomically(a.json, text); !w) return usage(w.error());
+    else if (auto w = audit::write_file_atomically(a.json, text); !w) return usage_error("audit", w.error());
   }
   if (!a.junit.empty())
-    if (auto w = audit::write_file_atomically(a.junit, audit::render_junit(report)); !w) return usage(w.error());
+    if (auto w = audit::write_file_atomically(a.junit, audit::render_junit(report)); !w) return usage_error("audit", w.error());
   return report.exit_code;
 }
 

@@ -36,11 +36,6 @@ struct LoadCliArgs {
   bool quiet = false;
 };
 
-int usage(std::string_view message) {
-  fmt::print(stderr, "kmslab load: {}\n", message);
-  return kExitUsage;
-}
-
 bool write_file(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << text;
@@ -92,9 +87,9 @@ class SignalWatch {
 
 int run_load(const LoadCliArgs& args) {
   auto plan = bench::plan_load(args.load);
-  if (!plan) return usage(plan.error().message);
+  if (!plan) return usage_error("load", plan.error().message);
   auto factory = bench::make_target_factory(plan->url, plan->settings);
-  if (!factory) return usage(factory.error().message);
+  if (!factory) return usage_error("load", factory.error().message);
   if (!args.quiet)
     for (const auto& note : plan->notes) fmt::print(stderr, "kmslab load: {}\n", note);
 
@@ -112,19 +107,19 @@ int run_load(const LoadCliArgs& args) {
     interrupted = signals.interrupted();
   }
   if (tty) fmt::print(stderr, "\r\x1b[K");
-  if (!report) return usage(report.error().message);
+  if (!report) return usage_error("load", report.error().message);
   for (auto& run : report->runs) run.started_at = started_at;
   if (interrupted) fmt::print(stderr, "kmslab load: interrupted, reporting what was done\n");
 
   const auto judgement = bench::judge(*report, plan->max_error_rate);
   if (!args.interval_log.empty() && !write_file(args.interval_log, bench::interval_log(*report)))
-    return usage(fmt::format("cannot write the interval log '{}'", args.interval_log));
+    return usage_error("load", fmt::format("cannot write the interval log '{}'", args.interval_log));
   const std::string json = args.json.empty() ? std::string() : bench::report_to_json(*report).dump();
   if (args.json == "-") {
     fmt::print("{}\n", json);
   } else {
     if (!args.json.empty() && !write_file(args.json, json + "\n"))
-      return usage(fmt::format("cannot write the JSON report '{}'", args.json));
+      return usage_error("load", fmt::format("cannot write the JSON report '{}'", args.json));
     fmt::print("{}", bench::render_text(*report));
   }
   if (!args.quiet) fmt::print(stderr, "kmslab load: {}\n", judgement.summary);

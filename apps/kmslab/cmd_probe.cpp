@@ -71,11 +71,6 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text, s
   return negative ? -ms : ms;
 }
 
-int usage(std::string_view message) {
-  fmt::print(stderr, "kmslab probe: {}\n", message);
-  return kExitUsage;
-}
-
 // Fills the parts of the config CLI11 cannot bind directly; returns an error message or "".
 std::string finish_config(ProbeArgs& a) {
   auto& c = a.config;
@@ -141,9 +136,9 @@ std::string default_workstation() {
 }
 
 int run(ProbeArgs& a) {
-  if (auto e = finish_config(a); !e.empty()) return usage(e);
+  if (auto e = finish_config(a); !e.empty()) return usage_error("probe", e);
   auto result = client::run_probe_blocking(a.config);
-  if (!result) return usage(result.error().detail.empty() ? result.error().message() : result.error().detail);
+  if (!result) return usage_error("probe", result.error().detail.empty() ? result.error().message() : result.error().detail);
   const auto& run = *result;
   if (a.json) {
     auto report = client::to_json(run.diagnosis, run.observations);

@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <string_view>
 
 namespace kmslab::cli {
 
@@ -15,6 +16,8 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitProblem = 1;
 inline constexpr int kExitUsage = 2;
 
+// Prints "kmslab <command>: <message>" to stderr and returns kExitUsage.
+int usage_error(std::string_view command, std::string_view message);
 
 // (one add_<name>_command per subcommand, each defined in cmd_<name>.cpp)
 void add_demo_command(CLI::App& app, Action& action);     // kmslab demo [--vectors DIR]

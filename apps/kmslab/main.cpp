@@ -6,6 +6,15 @@
 #include <cstdio>
 #include <exception>
 
+namespace kmslab::cli {
+
+int usage_error(std::string_view command, std::string_view message) {
+  fmt::print(stderr, "kmslab {}: {}\n", command, message);
+  return kExitUsage;
+}
+
+}  // namespace kmslab::cli
+
 int main(int argc, char** argv) {
   using namespace kmslab::cli;
   CLI::App app{"kmslab: test harness and simulator for Microsoft KMS volume activation.\n"

@@ -20,7 +20,6 @@ namespace kmslab::client {
 namespace asio = net::asio;
 namespace p = kmslab::protocol;
 namespace rpc = kmslab::protocol::rpc;
-using net::tcp;
 using Clock = std::chrono::steady_clock;
 
 namespace {
@@ -32,7 +31,7 @@ struct IoResult {
   bool timed_out = false;
 };
 
-asio::awaitable<IoResult> read_exactly(tcp::socket& socket, asio::mutable_buffer buffer, SteadyTime deadline) {
+asio::awaitable<IoResult> read_exactly(net::tcp::socket& socket, asio::mutable_buffer buffer, SteadyTime deadline) {
   IoResult r;
   const auto left = deadline - Clock::now();
   if (left <= Clock::duration::zero()) {
@@ -90,13 +89,13 @@ std::optional<rpc::NdrSyntax> KmsSession::next_syntax() const noexcept {
 
 void KmsSession::close() noexcept {
   boost::system::error_code ignored;
-  socket_.shutdown(tcp::socket::shutdown_both, ignored);
+  socket_.shutdown(net::tcp::socket::shutdown_both, ignored);
   socket_.close(ignored);
   ndr32_context_.reset();
   ndr64_context_.reset();
 }
 
-asio::awaitable<ConnectObservation> KmsSession::connect(std::vector<tcp::endpoint> endpoints) {
+asio::awaitable<ConnectObservation> KmsSession::connect(std::vector<net::tcp::endpoint> endpoints) {
   ConnectObservation o;
   o.deadline = std::chrono::duration_cast<Micros>(options_.connect_timeout);
   const auto start = Clock::now();
@@ -109,7 +108,7 @@ asio::awaitable<ConnectObservation> KmsSession::connect(std::vector<tcp::endpoin
     o.address = net::format_endpoint(endpoint);
     o.error_number = 0;
     o.error_text.clear();
-    tcp::socket socket(executor_);
+    net::tcp::socket socket(executor_);
     auto done = co_await net::with_timeout(socket.async_connect(endpoint, asio::as_tuple(asio::use_awaitable)),
                                            options_.connect_timeout);
     if (!done) {
@@ -511,7 +510,7 @@ asio::awaitable<ActivationResult> KmsSession::activate(const p::KmsRequest& requ
   co_return finish(ActivationOutcome::ok);
 }
 
-asio::awaitable<AttemptSteps> activate_once(std::vector<tcp::endpoint> endpoints, p::KmsRequest request,
+asio::awaitable<AttemptSteps> activate_once(std::vector<net::tcp::endpoint> endpoints, p::KmsRequest request,
                                             p::RandomSource& rng, KmsClientOptions options, SteadyTime origin) {
   AttemptSteps steps;
   KmsSession session(co_await asio::this_coro::executor, options, origin);

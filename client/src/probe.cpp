@@ -16,7 +16,6 @@ namespace kmslab::client {
 
 namespace asio = net::asio;
 namespace p = kmslab::protocol;
-using net::tcp;
 using Steady = std::chrono::steady_clock;
 
 namespace {
@@ -125,7 +124,7 @@ std::optional<Resolver> make_resolver(const asio::any_io_executor& executor, Res
   return std::nullopt;
 }
 
-std::optional<tcp::endpoint> endpoint_of(const std::string& text) {
+std::optional<net::tcp::endpoint> endpoint_of(const std::string& text) {
   auto parsed = net::parse_endpoint(text, kKmsPort);
   if (!parsed) return std::nullopt;
   return *parsed;
@@ -306,7 +305,7 @@ class Probe {
     a.srv = t.srv;
     a.address = co_await lookup_address(t.host, additional);
     if (!a.address.addresses.empty()) {
-      std::vector<tcp::endpoint> endpoints;
+      std::vector<net::tcp::endpoint> endpoints;
       for (const auto& text : a.address.addresses)
         if (auto ip = ip_literal(text)) endpoints.emplace_back(*ip, t.port);
       auto steps = co_await activate_once(std::move(endpoints), request(), kms_rng_, config_.kms_client, origin_);

@@ -11,6 +11,14 @@ namespace kmslab::monitor {
 
 namespace p = kmslab::protocol;
 
+MetricFamily family(std::string name, MetricType type, std::string help) {
+  MetricFamily f;
+  f.name = std::move(name);
+  f.type = type;
+  f.help = std::move(help);
+  return f;
+}
+
 std::string_view to_string(MetricType type) noexcept {
   switch (type) {
     case MetricType::counter: return "counter";

@@ -51,13 +51,6 @@ double number(const json& v) {
   return v.is_number_unsigned() ? static_cast<double>(v.get<std::uint64_t>()) : v.get<double>();
 }
 
-MetricFamily family(std::string name, MetricType type, std::string help) {
-  MetricFamily f;
-  f.name = std::move(name);
-  f.type = type;
-  f.help = std::move(help);
-  return f;
-}
 
 template <std::size_t N>
 void add_counters(std::vector<MetricFamily>& out, std::string_view prefix, const std::array<CounterKey, N>& keys,

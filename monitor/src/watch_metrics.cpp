@@ -30,13 +30,6 @@ Labels with(Labels labels, std::string name, std::string value) {
   return labels;
 }
 
-MetricFamily family(std::string name, MetricType type, std::string help) {
-  MetricFamily f;
-  f.name = std::move(name);
-  f.type = type;
-  f.help = std::move(help);
-  return f;
-}
 
 }  // namespace
 

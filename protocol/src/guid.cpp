@@ -1,16 +1,11 @@
 #include "kmslab/protocol/guid.hpp"
+#include "kmslab/protocol/hex.hpp"
 
 #include <fmt/format.h>
 
 namespace kmslab::protocol {
 
 namespace {
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 // Position of each canonical-text byte in the wire layout: the first three fields are swapped.
 constexpr std::array<int, 16> kTextToWire{3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15};
 }  // namespace
@@ -26,8 +21,8 @@ std::optional<Guid> Guid::parse(std::string_view text) {
       ++i;
       continue;
     }
-    const int hi = hex_value(text[i]);
-    const int lo = hex_value(text[i + 1]);
+    const int hi = hex_digit_value(text[i]);
+    const int lo = hex_digit_value(text[i + 1]);
     if (hi < 0 || lo < 0) return std::nullopt;
     canonical[out++] = static_cast<std::uint8_t>(hi * 16 + lo);
     i += 2;

@@ -4,6 +4,13 @@
 
 namespace kmslab::protocol {
 
+int hex_digit_value(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
 Result<Bytes> from_hex(std::string_view text) {
   Bytes out;
   out.reserve(text.size() / 2);
@@ -12,10 +19,7 @@ Result<Bytes> from_hex(std::string_view text) {
   for (std::size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
     if (c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == ':') continue;
-    int v = -1;
-    if (c >= '0' && c <= '9') v = c - '0';
-    else if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F') v = c - 'A' + 10;
+    const int v = hex_digit_value(c);
     if (v < 0) {
       const unsigned code = static_cast<unsigned char>(c);
       return make_error(Errc::bad_value, i, fmt::format("not a hex digit: 0x{:02x}", code));

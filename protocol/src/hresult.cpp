@@ -1,4 +1,5 @@
 #include "kmslab/protocol/hresult.hpp"
+#include "kmslab/protocol/hex.hpp"
 
 #include <fmt/format.h>
 
@@ -223,13 +224,6 @@ constexpr std::array<HresultEntry, 18> kTable{{
 #undef KMSLAB_SLERROR
 #undef KMSLAB_WINERROR
 
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 bool is_blank(char c) noexcept { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
 }  // namespace
@@ -294,7 +288,7 @@ Result<ParsedErrorCode> parse_error_code(std::string_view text) {
     bool all_hex = true;
     bool has_letter = false;
     for (std::size_t i = pos; i < end; ++i) {
-      const int v = hex_value(text[i]);
+      const int v = hex_digit_value(text[i]);
       all_hex = all_hex && v >= 0;
       has_letter = has_letter || v >= 10;
     }
@@ -304,7 +298,7 @@ Result<ParsedErrorCode> parse_error_code(std::string_view text) {
   std::uint64_t value = 0;
   const std::uint64_t limit = negative ? 0x80000000ull : 0xFFFFFFFFull;
   for (std::size_t i = pos; i < end; ++i) {
-    const int v = hex_value(text[i]);
+    const int v = hex_digit_value(text[i]);
     if (v < 0 || (!hex && v > 9))
       return make_error(Errc::bad_value, i,
                         fmt::format("'{}' is not a {} digit", text[i], hex ? "hex" : "decimal"));

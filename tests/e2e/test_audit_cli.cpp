@@ -9,6 +9,7 @@
 #include <sstream>
 
 namespace {
+namespace e2e_audit_cli {
 
 using namespace std::chrono_literals;
 using kmslab::test::CliProcess;
@@ -129,4 +130,5 @@ TEST(CliServeZone, BadZoneFileNamesFileAndLine) {
   EXPECT_NE(r.err.find("db.bad:2:"), std::string::npos) << r.err;
 }
 
+}  // namespace e2e_audit_cli
 }  // namespace

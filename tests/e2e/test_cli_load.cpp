@@ -13,6 +13,7 @@
 #include <sstream>
 
 namespace {
+namespace e2e_cli_load {
 
 using kmslab::test::ProbeSite;
 using kmslab::test::run_cli;
@@ -150,4 +151,5 @@ TEST(CliLoad, NoBoundMeansTheDefaultDurationAndSaysSo) {
   EXPECT_NE(r.out.find("p99"), std::string::npos) << r.out;
 }
 
+}  // namespace e2e_cli_load
 }  // namespace

@@ -11,6 +11,7 @@
 #include <string>
 
 namespace {
+namespace e2e_cli_merge {
 
 struct CliRun {
   int code = -1;
@@ -115,4 +116,5 @@ TEST(CliMerge, NoFilesIsAUsageError) {
   EXPECT_EQ(r.code, 2) << r.output;
 }
 
+}  // namespace e2e_cli_merge
 }  // namespace

@@ -13,6 +13,7 @@
 #include <string>
 
 namespace {
+namespace e2e_decode {
 
 namespace fs = std::filesystem;
 
@@ -238,4 +239,5 @@ TEST(CliDemo, FailsOnACorruptedCaptureAndWithoutVectors) {
   EXPECT_TRUE(has(none.err, "cannot find the captured vectors")) << none.err;
 }
 
+}  // namespace e2e_decode
 }  // namespace

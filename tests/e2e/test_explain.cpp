@@ -9,6 +9,7 @@
 #include <string>
 
 namespace {
+namespace e2e_explain {
 
 struct CliRun {
   int exit_code = -1;
@@ -167,4 +168,5 @@ TEST(CliProducts, NoMatchIsReported) {
   EXPECT_EQ(kmslab("products --kms-ids --hosts").exit_code, 2);
 }
 
+}  // namespace e2e_explain
 }  // namespace

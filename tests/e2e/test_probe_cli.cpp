@@ -15,6 +15,7 @@
 #include <string>
 
 namespace {
+namespace e2e_probe_cli {
 
 using kmslab::test::ProbeSite;
 using nlohmann::json;
@@ -139,4 +140,5 @@ TEST(CliProbe, UsageErrorsExitTwo) {
   }
 }
 
+}  // namespace e2e_probe_cli
 }  // namespace

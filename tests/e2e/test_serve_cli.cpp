@@ -7,6 +7,7 @@
 #include <fstream>
 
 namespace {
+namespace e2e_serve_cli {
 
 using namespace std::chrono_literals;
 using kmslab::test::CliProcess;
@@ -46,4 +47,5 @@ TEST(CliServe, MissingConfigIsAUsageError) {
   EXPECT_FALSE(result.err.empty());
 }
 
+}  // namespace e2e_serve_cli
 }  // namespace

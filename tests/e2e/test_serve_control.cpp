@@ -10,6 +10,7 @@
 #include <fstream>
 
 namespace {
+namespace e2e_serve_control {
 
 using namespace std::chrono_literals;
 using kmslab::test::CliProcess;
@@ -79,4 +80,5 @@ TEST(CliServeControl, NonLoopbackControlNeedsAToken) {
   EXPECT_NE(result.err.find("token"), std::string::npos) << result.err;
 }
 
+}  // namespace e2e_serve_control
 }  // namespace

@@ -16,6 +16,7 @@
 #include <thread>
 
 namespace {
+namespace e2e_serve_shutdown {
 
 using namespace std::chrono_literals;
 using kmslab::test::CliProcess;
@@ -126,4 +127,5 @@ TEST(CliServeShutdown, SigtermMidTrafficFinishesInFlightExchangesAndLogsEveryOne
   EXPECT_GE(logged.size(), 8u);
 }
 
+}  // namespace e2e_serve_shutdown
 }  // namespace

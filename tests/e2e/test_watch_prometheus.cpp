@@ -19,6 +19,7 @@
 #include <thread>
 
 namespace {
+namespace e2e_watch_prometheus {
 
 using namespace std::chrono_literals;
 using kmslab::test::CliProcess;
@@ -219,4 +220,5 @@ TEST(WatchPrometheus, AnInjectedFaultChangesTheSeriesPrometheusScrapes) {
   prometheus.wait(15s);
 }
 
+}  // namespace e2e_watch_prometheus
 }  // namespace

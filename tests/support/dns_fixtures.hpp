@@ -1,13 +1,27 @@
 // Test helper: the zone the DNS tests share, built through DnsZoneConfig as a scenario would.
 #pragma once
 
+#include "kmslab/protocol/dns_message.hpp"
 #include "kmslab/simulator/dns_zone.hpp"
 
 #include <fmt/format.h>
 
+#include <cstdint>
+#include <optional>
 #include <stdexcept>
+#include <string_view>
 
 namespace kmslab::test {
+
+// A name the test spells correctly (parse failures are test bugs).
+inline protocol::dns::Name N(std::string_view text) { return protocol::dns::Name::parse(text).value(); }
+
+// The wire form of a one-question query, optionally with an EDNS OPT advertising `edns` bytes.
+inline protocol::Bytes query_bytes(std::string_view name, protocol::dns::Type type,
+                                   std::optional<std::uint16_t> edns = std::nullopt,
+                                   std::uint16_t id = 0x4242) {
+  return protocol::dns::encode(protocol::dns::make_query(id, N(name), type, edns)).value();
+}
 
 // corp.example: SRV _vlmcs._tcp -> kms1 (A + AAAA), kms2 (A), kms3.elsewhere.example. (outside);
 // www CNAME kms1; alias CNAME to a missing name; _big._tcp with 40 SRV records (~1.7 KB answer).

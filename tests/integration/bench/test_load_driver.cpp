@@ -1,5 +1,6 @@
 // The load engine against in-process fake targets (no sockets): bounded runs, known latency,
 // coordinated-omission correction of a stall, the in-flight cap, closed loop, intervals, stop.
+#include "nanoseconds.hpp"
 #include "kmslab/bench/load_driver.hpp"
 
 #include <gtest/gtest.h>
@@ -18,7 +19,7 @@ namespace asio = net::asio;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-constexpr std::int64_t kMs = 1'000'000;
+using test::kMs;
 
 // What every fake target shares with its test: how many ran at once, and what a naive client
 // (timing only its own send-to-answer span) would have recorded.

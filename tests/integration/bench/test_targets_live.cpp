@@ -1,6 +1,7 @@
 // The load targets against the simulator's real servers on loopback ephemeral ports: bounded runs
 // of each kind give exact counts and no error; refused ports, silent servers, in-band refusals
 // and DNS rcodes are counted by kind; a stalled KMS host shows in p99 under open loop.
+#include "nanoseconds.hpp"
 #include "kmslab/bench/load_driver.hpp"
 #include "kmslab/bench/load_plan.hpp"
 #include "kmslab/bench/targets.hpp"
@@ -17,7 +18,7 @@ using namespace std::chrono_literals;
 namespace sim = simulator;
 using test::ProbeSite;
 
-constexpr std::int64_t kMs = 1'000'000;
+using test::kMs;
 
 // Plans and runs a load as `kmslab load` does, from its options.
 LoadReport run_load(LoadArgs args) {

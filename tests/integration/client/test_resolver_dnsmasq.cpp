@@ -220,14 +220,14 @@ TEST(ResolverDnsmasqIpv6, QueriesAServerOnIpv6Loopback) {
   options.seed = 3;
   auto resolver = Resolver::create(io.get_executor(), options);
   ASSERT_TRUE(resolver) << resolver.error().message();
-  for (bool tcp : {false, true}) {
+  for (bool over_tcp : {false, true}) {
     auto result = run_bounded(io, resolver->query_srv("_vlmcs._tcp.corp.test"));
     ASSERT_TRUE(result);
     EXPECT_EQ(result->info.status, ResolveStatus::ok) << result->info.detail;
     EXPECT_EQ(result->info.server, dns->server());
     EXPECT_EQ(result->info.server.front(), '[');
     EXPECT_EQ(result->records.size(), 2u);
-    if (!tcp) {
+    if (!over_tcp) {
       options.use_tcp = true;
       resolver = Resolver::create(io.get_executor(), options);
       ASSERT_TRUE(resolver);

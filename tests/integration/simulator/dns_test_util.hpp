@@ -188,4 +188,9 @@ inline std::size_t count_lines_with(const std::string& text, const std::string& 
   return n;
 }
 
+// The parameter's name in test names: .../Udp, .../Tcp.
+inline std::string transport_name(const ::testing::TestParamInfo<simulator::DnsTransport>& info) {
+  return info.param == simulator::DnsTransport::udp ? "Udp" : "Tcp";
+}
+
 }  // namespace kmslab::test

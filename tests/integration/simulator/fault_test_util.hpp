@@ -3,6 +3,7 @@
 // bind_nak, RPC fault, in-band HRESULT, a response that does not verify). Loopback only.
 #pragma once
 
+#include "eventually.hpp"
 #include "kms_test_client.hpp"
 #include "kmslab/protocol/kms_message.hpp"
 #include "kmslab/protocol/rpc_bind.hpp"
@@ -319,16 +320,6 @@ class RunningSite {
   simulator::Site site_;
   std::thread thread_;
 };
-
-template <class Pred>
-bool eventually(Pred pred, Millis limit = 2000ms) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
-}
 
 // Two KMS hosts published in lab.test, DNS and SNTP on ephemeral loopback ports.
 inline simulator::SimulatorConfig lab_site(std::chrono::milliseconds idle_timeout = 2000ms) {

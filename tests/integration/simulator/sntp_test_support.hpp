@@ -2,6 +2,7 @@
 // blocking-with-deadline UDP client built on kmslab's own client codec. Loopback only.
 #pragma once
 
+#include "eventually.hpp"
 #include "kmslab/net/asio.hpp"
 #include "kmslab/protocol/sntp.hpp"
 #include "kmslab/simulator/clock.hpp"
@@ -126,15 +127,6 @@ inline Query query(UdpClient& client, std::mt19937_64& rng,
   return q;
 }
 
-// Waits (bounded) until pred() holds; counters are bumped on the responder's thread.
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit = 2000ms) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
-}
+using test::eventually;
 
 }  // namespace kmslab::simulator::testing

@@ -17,22 +17,11 @@ using dns::Type;
 using protocol::Bytes;
 using test::RunningDns;
 
-dns::Name N(std::string_view text) { return dns::Name::parse(text).value(); }
+using test::N;
 
-std::string transport_name(const ::testing::TestParamInfo<DnsTransport>& info) {
-  return info.param == DnsTransport::udp ? "Udp" : "Tcp";
-}
+using test::transport_name;
 
-// Waits (bounded) until `done` holds; counters are updated on the server's thread.
-template <class F>
-bool eventually(F done, std::chrono::milliseconds limit = 2000ms) {
-  const auto until = std::chrono::steady_clock::now() + limit;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > until) return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
-}
+using test::eventually;
 
 class DnsOverTransport : public ::testing::TestWithParam<DnsTransport> {
  protected:

@@ -17,8 +17,8 @@ namespace {
 
 using Bytes = protocol::Bytes;
 
-constexpr std::uint64_t kSeed = 0x68747470;
-constexpr std::size_t kMessages = 10'000;
+constexpr std::uint64_t kControlSeed = 0x68747470;
+constexpr std::size_t kControlMessages = 10'000;
 constexpr std::string_view kToken = "s3cret-token";
 constexpr std::size_t kBodyLimit = 8 * 1024;
 
@@ -64,13 +64,13 @@ TEST(HostileControlApi, TenThousandBadRequestsThenAGoodOne) {
   const auto port = started->port();
   const auto& c = api.http().counters();
   const std::size_t fds_before = open_fds();
-  Hostile h(kSeed);
-  SCOPED_TRACE(fmt::format("seed {:#x}", kSeed));
+  Hostile h(kControlSeed);
+  SCOPED_TRACE(fmt::format("seed {:#x}", kControlSeed));
 
   std::size_t pipelined = 0, no_token = 0, too_large = 0, not_http = 0, cut = 0, connections = 0;
   std::map<int, std::size_t> seen;
   const std::string fault = R"({"target":"dns","action":"servfail"})";
-  while (pipelined + too_large + not_http + cut < kMessages) {
+  while (pipelined + too_large + not_http + cut < kControlMessages) {
     std::string stream;
     std::size_t expected_responses = 0;
     const std::size_t kind = connections % 10;

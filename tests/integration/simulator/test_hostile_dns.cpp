@@ -19,9 +19,9 @@ namespace {
 namespace dns = kmslab::protocol::dns;
 using Bytes = protocol::Bytes;
 
-constexpr std::uint64_t kSeed = 0x646e73;
-constexpr std::size_t kMessages = 10'000;
-constexpr std::size_t kBurst = 32;
+constexpr std::uint64_t kDnsSeed = 0x646e73;
+constexpr std::size_t kDnsMessages = 10'000;
+constexpr std::size_t kDnsBurst = 32;
 
 Bytes srv_query(std::uint16_t id) {
   return dns::encode(dns::make_query(id, dns::Name::parse("_vlmcs._tcp.lab.test").value(), dns::Type::srv)).value();
@@ -87,12 +87,12 @@ TEST(HostileDns, TenThousandBadDatagramsAreAllCountedOverUdp) {
   const auto& c = responder->counters();
   const std::size_t fds_before = open_fds();
   const std::uint64_t drops_before = udp_drops(port);
-  Hostile h(kSeed);
-  SCOPED_TRACE(fmt::format("seed {:#x}", kSeed));
+  Hostile h(kDnsSeed);
+  SCOPED_TRACE(fmt::format("seed {:#x}", kDnsSeed));
 
   auto client = std::make_unique<UdpSocket>();
   std::size_t no_header = 0, bad_question = 0, unknown = 0, replies = 0;
-  for (std::size_t i = 0; i < kMessages; ++i) {
+  for (std::size_t i = 0; i < kDnsMessages; ++i) {
     Bytes message;
     switch (i % 5) {
       case 0: message = h.random(0, 11); ++no_header; break;
@@ -102,7 +102,7 @@ TEST(HostileDns, TenThousandBadDatagramsAreAllCountedOverUdp) {
       default: message = h.random(1200, 9000); ++unknown; break;
     }
     client->send(port, message);
-    if ((i + 1) % kBurst == 0 || i + 1 == kMessages) {
+    if ((i + 1) % kDnsBurst == 0 || i + 1 == kDnsMessages) {
       // Pacing: the next burst waits until the responder (or the kernel's drop counter) took this one.
       const bool caught_up = eventually(
           [&] { return c.queries_udp.load() + (udp_drops(port) - drops_before) >= i + 1; }, 3000ms);
@@ -124,7 +124,7 @@ TEST(HostileDns, TenThousandBadDatagramsAreAllCountedOverUdp) {
   SCOPED_TRACE(fmt::format("queries {} kernel drops {} malformed {} dropped {} responses {} replies seen {}",
                            c.queries_udp.load(), kernel_drops, c.malformed.load(), c.dropped.load(),
                            c.responses.load(), replies));
-  EXPECT_EQ(c.queries_udp.load() + kernel_drops, kMessages + 1);
+  EXPECT_EQ(c.queries_udp.load() + kernel_drops, kDnsMessages + 1);
   EXPECT_EQ(c.responses.load() + c.dropped.load(), c.queries_udp.load());
   EXPECT_EQ(replies, c.responses.load());
   // Datagrams without a header and questions cut short can only be malformed; the rest may be.
@@ -147,8 +147,8 @@ TEST(HostileDns, TenThousandBadFramesOverTcpThenAGoodQuery) {
   const auto port = responder->port();
   const auto& c = responder->counters();
   const std::size_t fds_before = open_fds();
-  Hostile h(kSeed + 1);
-  SCOPED_TRACE(fmt::format("seed {:#x}", kSeed + 1));
+  Hostile h(kDnsSeed + 1);
+  SCOPED_TRACE(fmt::format("seed {:#x}", kDnsSeed + 1));
 
   std::size_t frames = 0, zero = 0, too_long = 0, cut = 0, connections = 0;
   auto frame = [](const Bytes& body) {
@@ -159,7 +159,7 @@ TEST(HostileDns, TenThousandBadFramesOverTcpThenAGoodQuery) {
     std::copy(body.begin(), body.end(), out.begin() + 2);
     return out;
   };
-  while (frames + zero + too_long + cut < kMessages) {
+  while (frames + zero + too_long + cut < kDnsMessages) {
     Bytes stream;
     const std::size_t kind = connections % 8;
     if (kind < 5) {  // pipelined frames the responder reads one after another

@@ -13,8 +13,8 @@ namespace {
 namespace rpc = kmslab::protocol::rpc;
 using Bytes = protocol::Bytes;
 
-constexpr std::uint64_t kSeed = 0x6b6d73;  // printed on failure; same seed, same messages
-constexpr std::size_t kMessages = 10'000;
+constexpr std::uint64_t kKmsSeed = 0x6b6d73;  // printed on failure; same seed, same messages
+constexpr std::size_t kKmsMessages = 10'000;
 constexpr std::size_t kHeld = 200;
 constexpr std::size_t kSlowDrip = 8;
 
@@ -102,7 +102,7 @@ TEST(HostileKms, TenThousandBadMessagesThenAGoodActivation) {
   const auto port = site.kms_port();
   const auto& c = host->counters();
   const std::size_t fds_before = open_fds();
-  SCOPED_TRACE(fmt::format("seeds {:#x}, {:#x}", kSeed, kSeed + 1));
+  SCOPED_TRACE(fmt::format("seeds {:#x}, {:#x}", kKmsSeed, kKmsSeed + 1));
 
   // Held connections: 5 bytes of a prefix, then nothing until the flood is over.
   std::vector<std::unique_ptr<RawTcp>> held;
@@ -127,7 +127,7 @@ TEST(HostileKms, TenThousandBadMessagesThenAGoodActivation) {
   std::thread workers[2];
   for (int t = 0; t < 2; ++t)
     workers[t] = std::thread([&, t] {
-      failure[t] = flood(port, kSeed + static_cast<std::uint64_t>(t), kMessages / 2, spec.max_pdu_size, sent[t]);
+      failure[t] = flood(port, kKmsSeed + static_cast<std::uint64_t>(t), kKmsMessages / 2, spec.max_pdu_size, sent[t]);
     });
   for (auto& w : workers) w.join();
   ASSERT_EQ(failure[0], "");

@@ -15,9 +15,9 @@ namespace {
 namespace sntp = kmslab::protocol::sntp;
 using Bytes = protocol::Bytes;
 
-constexpr std::uint64_t kSeed = 0x736e7470;
-constexpr std::size_t kMessages = 10'000;
-constexpr std::size_t kBurst = 32;
+constexpr std::uint64_t kSntpSeed = 0x736e7470;
+constexpr std::size_t kSntpMessages = 10'000;
+constexpr std::size_t kSntpBurst = 32;
 
 class Udp {
  public:
@@ -64,12 +64,12 @@ TEST(HostileSntp, TenThousandBadDatagramsThenAGoodRequest) {
   const auto& c = responder->counters();
   const std::size_t fds_before = open_fds();
   const std::uint64_t drops_before = udp_drops(port);
-  Hostile h(kSeed);
-  SCOPED_TRACE(fmt::format("seed {:#x}", kSeed));
+  Hostile h(kSntpSeed);
+  SCOPED_TRACE(fmt::format("seed {:#x}", kSntpSeed));
 
   auto client = std::make_unique<Udp>();
   std::size_t certainly_bad = 0, unknown = 0, requests = 0, replies = 0;
-  for (std::size_t i = 0; i < kMessages; ++i) {
+  for (std::size_t i = 0; i < kSntpMessages; ++i) {
     Bytes message;
     switch (i % 6) {
       case 0: message = h.random(0, 47); ++certainly_bad; break;
@@ -80,7 +80,7 @@ TEST(HostileSntp, TenThousandBadDatagramsThenAGoodRequest) {
       default: message = h.random(48); message[0] = 0x23; ++requests; break;  // NTPv4 client request
     }
     ASSERT_TRUE(client->send(port, message));
-    if ((i + 1) % kBurst == 0 || i + 1 == kMessages) {
+    if ((i + 1) % kSntpBurst == 0 || i + 1 == kSntpMessages) {
       const bool caught_up = eventually(
           [&] { return c.requests.load() + (udp_drops(port) - drops_before) >= i + 1; }, 3000ms);
       ASSERT_TRUE(caught_up) << "the responder stopped taking datagrams at " << c.requests.load();
@@ -105,7 +105,7 @@ TEST(HostileSntp, TenThousandBadDatagramsThenAGoodRequest) {
   SCOPED_TRACE(fmt::format("requests {} kernel drops {} malformed {} dropped {} responses {} replies {}",
                            c.requests.load(), kernel_drops, c.malformed.load(), c.dropped.load(),
                            c.responses.load(), replies));
-  EXPECT_EQ(c.requests.load() + kernel_drops, kMessages + 1);
+  EXPECT_EQ(c.requests.load() + kernel_drops, kSntpMessages + 1);
   EXPECT_EQ(c.responses.load() + c.malformed.load() + c.dropped.load(), c.requests.load());
   EXPECT_EQ(replies, c.responses.load());
   EXPECT_EQ(c.dropped.load(), 0u);

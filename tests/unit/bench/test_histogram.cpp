@@ -1,3 +1,4 @@
+#include "nanoseconds.hpp"
 #include "kmslab/bench/histogram.hpp"
 
 #include <gtest/gtest.h>
@@ -13,9 +14,9 @@
 namespace kmslab::bench {
 namespace {
 
-constexpr std::int64_t kUs = 1'000;
-constexpr std::int64_t kMs = 1'000'000;
-constexpr std::int64_t kS = 1'000'000'000;
+using test::kUs;
+using test::kMs;
+using test::kS;
 
 // Reference: the nearest-rank percentile of the exact values.
 std::int64_t reference_percentile(const std::vector<std::int64_t>& sorted, double p) {

@@ -1,3 +1,4 @@
+#include "nanoseconds.hpp"
 #include "kmslab/bench/load_report.hpp"
 #include "kmslab/bench/outcome.hpp"
 
@@ -14,7 +15,7 @@
 namespace kmslab::bench {
 namespace {
 
-constexpr std::int64_t kMs = 1'000'000;
+using test::kMs;
 
 // A report as a generator would produce it: `ok` lognormal latencies, some errors, intervals.
 LoadReport sample_report(std::uint64_t seed, std::uint64_t ok, std::uint64_t timeouts, std::uint64_t hresults) {

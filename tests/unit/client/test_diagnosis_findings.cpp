@@ -13,7 +13,7 @@ namespace {
 
 using namespace test;
 
-struct Case {
+struct FindingCase {
   FindingCode code;
   std::function<ProbeObservations()> observe;
   Severity severity;
@@ -51,7 +51,7 @@ DiagnosisPolicy budget(Phase phase, Micros b) {
   return p;
 }
 
-std::vector<Case> cases() {
+std::vector<FindingCase> cases() {
   using F = FindingCode;
   const std::string srv_name = "_vlmcs._tcp.corp.example";
   return {
@@ -206,9 +206,9 @@ std::vector<Case> cases() {
   };
 }
 
-void PrintTo(const Case& c, std::ostream* os) { *os << to_string(c.code); }
+void PrintTo(const FindingCase& c, std::ostream* os) { *os << to_string(c.code); }
 
-class EveryFinding : public ::testing::TestWithParam<Case> {};
+class EveryFinding : public ::testing::TestWithParam<FindingCase> {};
 
 TEST_P(EveryFinding, IsDiagnosedFromAMinimalObservation) {
   const auto& c = GetParam();
@@ -236,7 +236,7 @@ TEST_P(EveryFinding, IsDiagnosedFromAMinimalObservation) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Catalog, EveryFinding, ::testing::ValuesIn(cases()),
-                         [](const ::testing::TestParamInfo<Case>& param) {
+                         [](const ::testing::TestParamInfo<FindingCase>& param) {
                            std::string name(to_string(param.param.code));
                            for (auto& ch : name)
                              if (ch == '.') ch = '_';

@@ -19,18 +19,18 @@ simulator:
 expect: {findings: [tcp.filtered]}
 )";
 
-config::ConfigResult<Scenario> load(const std::string& rest) {
+config::ConfigResult<Scenario> load_with_head(const std::string& rest) {
   return load_scenario_text(std::string(kHead) + rest, "s.yaml");
 }
 
 TEST(Isolation, DefaultIsNone) {
-  auto s = load("faults: [{name: fw, target: kms, action: filtered}]\n");
+  auto s = load_with_head("faults: [{name: fw, target: kms, action: filtered}]\n");
   ASSERT_TRUE(s) << s.error().format();
   EXPECT_EQ(s->isolation, Isolation::none);
 }
 
 TEST(Isolation, NftablesModeImpliesNetns) {
-  auto s = load("faults: [{name: fw, target: kms, action: filtered, params: {mode: nftables}}]\n");
+  auto s = load_with_head("faults: [{name: fw, target: kms, action: filtered, params: {mode: nftables}}]\n");
   ASSERT_TRUE(s) << s.error().format();
   EXPECT_EQ(s->isolation, Isolation::netns);
   EXPECT_EQ(to_string(s->isolation), "netns");
@@ -54,23 +54,23 @@ steps:
 }
 
 TEST(Isolation, ExplicitNetnsAndItsErrors) {
-  auto s = load("isolation: netns\n");
+  auto s = load_with_head("isolation: netns\n");
   ASSERT_TRUE(s) << s.error().format();
   EXPECT_EQ(s->isolation, Isolation::netns);
 
-  auto contradiction = load("isolation: none\nfaults: [{name: fw, target: kms, action: filtered, params: {mode: nftables}}]\n");
+  auto contradiction = load_with_head("isolation: none\nfaults: [{name: fw, target: kms, action: filtered, params: {mode: nftables}}]\n");
   ASSERT_FALSE(contradiction);
   EXPECT_EQ(contradiction.error().line, 7) << contradiction.error().format();
   EXPECT_NE(contradiction.error().format().find("fault 'fw' (filtered, mode nftables) needs `isolation: netns`"),
             std::string::npos)
       << contradiction.error().format();
 
-  auto unknown = load("isolation: docker\n");
+  auto unknown = load_with_head("isolation: docker\n");
   ASSERT_FALSE(unknown);
   EXPECT_NE(unknown.error().format().find("unknown isolation 'docker' (one of: none, netns)"), std::string::npos)
       << unknown.error().format();
 
-  auto bad_mode = load("faults: [{name: fw, target: kms, action: filtered, params: {mode: iptables}}]\n");
+  auto bad_mode = load_with_head("faults: [{name: fw, target: kms, action: filtered, params: {mode: iptables}}]\n");
   ASSERT_FALSE(bad_mode);
   EXPECT_NE(bad_mode.error().format().find("mode"), std::string::npos) << bad_mode.error().format();
 }
@@ -150,7 +150,7 @@ TEST(IsolationChild, RefusesOutsideAKmslabNamespace) {
 
 TEST(IsolationExecutor, SkipsWithTheReasonWhereNamespacesAreUnavailable) {
   ::setenv("KMSLAB_NO_NETNS", "1", 1);  // before the support check is first cached in this process
-  auto s = load("isolation: netns\n");
+  auto s = load_with_head("isolation: netns\n");
   ASSERT_TRUE(s);
   std::atomic<bool> stop{false};
   const auto r = make_executor()(*s, RunContext{1, 0, false, &stop});

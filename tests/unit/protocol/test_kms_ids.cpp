@@ -1,4 +1,5 @@
 #include "kmslab/protocol/kms_ids.hpp"
+#include "kms_exchange_support.hpp"
 
 #include <gtest/gtest.h>
 
@@ -11,11 +12,7 @@
 namespace kmslab::protocol {
 namespace {
 
-Guid guid(const char* text) {
-  auto g = Guid::parse(text);
-  if (!g) throw std::runtime_error(std::string("bad GUID in test: ") + text);
-  return *g;
-}
+using test::guid;
 
 // --- the compiled tables are the data file -------------------------------------------------
 

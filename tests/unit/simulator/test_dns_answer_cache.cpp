@@ -13,14 +13,11 @@ using dns::Rcode;
 using dns::Type;
 using protocol::Bytes;
 
-dns::Name N(std::string_view text) { return dns::Name::parse(text).value(); }
+using test::N;
 
 Bytes wire_of(const dns::Message& m) { return dns::encode(m).value(); }
 
-Bytes query_bytes(std::string_view name, Type type, std::optional<std::uint16_t> edns = std::nullopt,
-                  std::uint16_t id = 0x4242) {
-  return wire_of(dns::make_query(id, N(name), type, edns));
-}
+using test::query_bytes;
 
 class AnswerCache : public ::testing::Test {
  protected:

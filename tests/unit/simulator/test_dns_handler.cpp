@@ -11,12 +11,9 @@ using dns::Rcode;
 using dns::Type;
 using protocol::Bytes;
 
-dns::Name N(std::string_view text) { return dns::Name::parse(text).value(); }
+using test::N;
 
-Bytes query_bytes(std::string_view name, Type type, std::optional<std::uint16_t> edns = std::nullopt,
-                  std::uint16_t id = 0x4242) {
-  return dns::encode(dns::make_query(id, N(name), type, edns)).value();
-}
+using test::query_bytes;
 
 class Handler : public ::testing::Test {
  protected:

@@ -11,7 +11,7 @@ namespace {
 using dns::Rcode;
 using dns::Type;
 
-dns::Name N(std::string_view text) { return dns::Name::parse(text).value(); }
+using test::N;
 
 std::vector<std::string> shown(const std::vector<dns::ResourceRecord>& rrs) {
   std::vector<std::string> out;

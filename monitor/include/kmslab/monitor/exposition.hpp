@@ -48,6 +48,9 @@ struct MetricFamily {
   std::vector<HistogramSample> histograms;   // histogram
 };
 
+// An empty family, samples to be added.
+MetricFamily family(std::string name, MetricType type, std::string help);
+
 // The Content-Type of a page render() writes.
 inline constexpr std::string_view kExpositionContentType = "text/plain; version=0.0.4; charset=utf-8";
 

@@ -13,4 +13,7 @@ namespace kmslab::protocol {
 Result<Bytes> from_hex(std::string_view text);
 std::string to_hex(ByteSpan bytes);
 
+// The value of one hex digit (either case), or -1 for any other character.
+int hex_digit_value(char c) noexcept;
+
 }  // namespace kmslab::protocol

@@ -120,6 +120,10 @@ TEST(HostileDns, TenThousandBadDatagramsAreAllCountedOverUdp) {
   const std::uint64_t client_drops = udp_drops(client->port());
   replies += client_drops;
 
+  // The responder counts a reply once its send completes, which can be after the client read it.
+  eventually([&] {
+    return c.responses.load() + c.dropped.load() == c.queries_udp.load() && c.responses.load() >= replies;
+  });
   const std::uint64_t kernel_drops = udp_drops(port) - drops_before;
   SCOPED_TRACE(fmt::format("queries {} kernel drops {} malformed {} dropped {} responses {} replies seen {}",
                            c.queries_udp.load(), kernel_drops, c.malformed.load(), c.dropped.load(),

@@ -50,7 +50,8 @@ load() {
 import json, sys
 j = json.load(sys.stdin)
 l = j["latency_ns"]
-print(f"{j[\"achieved_rate\"]:.0f} {l[\"p50\"] / 1e3:.0f} {l[\"p99\"] / 1e3:.0f} {l[\"p99.9\"] / 1e3:.0f} {j[\"counts\"][\"errors\"] + j[\"counts\"][\"unsent\"]}")'
+c = j["counts"]
+print("%.0f %.0f %.0f %.0f %d" % (j["achieved_rate"], l["p50"] / 1e3, l["p99"] / 1e3, l["p99.9"] / 1e3, c["errors"] + c["unsent"]))'
 }
 
 read -r cap c50 c99 c999 cerr < <(load -c "$CONC" -d "${SECS}s" --warmup 1s)

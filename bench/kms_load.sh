@@ -54,7 +54,8 @@ load() {
 import json, sys
 j = json.load(sys.stdin)
 l = j["latency_ns"]
-print(f"{j[\"achieved_rate\"]:.0f} {l[\"p50\"] / 1e3:.0f} {l[\"p99\"] / 1e3:.0f} {j[\"counts\"][\"errors\"] + j[\"counts\"][\"unsent\"]}")'
+c = j["counts"]
+print("%.0f %.0f %.0f %d" % (j["achieved_rate"], l["p50"] / 1e3, l["p99"] / 1e3, c["errors"] + c["unsent"]))'
 }
 # ceiling MODE -> the best exchanges/s of the two servers
 ceiling() {

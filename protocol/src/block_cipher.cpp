@@ -1,5 +1,6 @@
 #include "kmslab/protocol/block_cipher.hpp"
 
+#include <bit>
 #include <stdexcept>
 #include <string>
 
@@ -68,45 +69,61 @@ constexpr Table kMul2 = make_mul(2), kMul3 = make_mul(3);
 constexpr Table kMul9 = make_mul(9), kMul11 = make_mul(11), kMul13 = make_mul(13), kMul14 = make_mul(14);
 static_assert(kSbox[0x00] == 0x63 && kSbox[0x53] == 0xED && kInvSbox[0x63] == 0x00);
 
+// Round tables: the contribution of one input byte to its output column after SubBytes (or its
+// inverse) and MixColumns (or its inverse), packed little-endian (row r in bits 8r..8r+7). A
+// byte in row r contributes the row-0 table rotated left by 8r bits, so one table per direction
+// serves all four rows.
+using WordTable = std::array<std::uint32_t, 256>;
+
+constexpr std::uint32_t pack(std::uint8_t r0, std::uint8_t r1, std::uint8_t r2, std::uint8_t r3) {
+  return static_cast<std::uint32_t>(r0) | static_cast<std::uint32_t>(r1) << 8 |
+         static_cast<std::uint32_t>(r2) << 16 | static_cast<std::uint32_t>(r3) << 24;
+}
+
+constexpr WordTable make_encrypt_table() {
+  WordTable t{};
+  for (std::size_t x = 0; x < 256; ++x) {
+    const std::uint8_t v = kSbox[x];
+    t[x] = pack(kMul2[v], v, v, kMul3[v]);  // MixColumns column (2, 1, 1, 3)
+  }
+  return t;
+}
+
+constexpr WordTable make_decrypt_table() {
+  WordTable t{};
+  for (std::size_t x = 0; x < 256; ++x) {
+    const std::uint8_t v = kInvSbox[x];
+    t[x] = pack(kMul14[v], kMul9[v], kMul13[v], kMul11[v]);  // InvMixColumns column (14, 9, 13, 11)
+  }
+  return t;
+}
+
+constexpr WordTable kEncrypt = make_encrypt_table();
+constexpr WordTable kDecrypt = make_decrypt_table();
+
+constexpr std::uint8_t byte_of(std::uint32_t w, int row) { return static_cast<std::uint8_t>(w >> (8 * row)); }
+
 // Bytes are in FIPS-197 input order: state byte (row r, column c) is block[r + 4c].
-void add_round_key(Block& s, const std::uint8_t* rk) {
-  for (std::size_t i = 0; i < 16; ++i) s[i] = static_cast<std::uint8_t>(s[i] ^ rk[i]);
+std::array<std::uint32_t, 4> load_columns(const Block& b) {
+  std::array<std::uint32_t, 4> w{};
+  for (std::size_t c = 0; c < 4; ++c) w[c] = pack(b[4 * c], b[4 * c + 1], b[4 * c + 2], b[4 * c + 3]);
+  return w;
 }
 
-void sub_bytes(Block& s, const Table& box) {
-  for (auto& b : s) b = box[b];
+Block store_columns(const std::array<std::uint32_t, 4>& w) {
+  Block b{};
+  for (std::size_t c = 0; c < 4; ++c)
+    for (int r = 0; r < 4; ++r) b[4 * c + static_cast<std::size_t>(r)] = byte_of(w[c], r);
+  return b;
 }
 
-void shift_rows(Block& s) {
-  const Block in = s;
-  for (std::size_t r = 1; r < 4; ++r)
-    for (std::size_t c = 0; c < 4; ++c) s[r + 4 * c] = in[r + 4 * ((c + r) % 4)];
-}
-
-void inv_shift_rows(Block& s) {
-  const Block in = s;
-  for (std::size_t r = 1; r < 4; ++r)
-    for (std::size_t c = 0; c < 4; ++c) s[r + 4 * ((c + r) % 4)] = in[r + 4 * c];
-}
-
-void mix_columns(Block& s) {
-  for (std::size_t c = 0; c < 16; c += 4) {
-    const std::uint8_t a0 = s[c], a1 = s[c + 1], a2 = s[c + 2], a3 = s[c + 3];
-    s[c] = static_cast<std::uint8_t>(kMul2[a0] ^ kMul3[a1] ^ a2 ^ a3);
-    s[c + 1] = static_cast<std::uint8_t>(a0 ^ kMul2[a1] ^ kMul3[a2] ^ a3);
-    s[c + 2] = static_cast<std::uint8_t>(a0 ^ a1 ^ kMul2[a2] ^ kMul3[a3]);
-    s[c + 3] = static_cast<std::uint8_t>(kMul3[a0] ^ a1 ^ a2 ^ kMul2[a3]);
-  }
-}
-
-void inv_mix_columns(Block& s) {
-  for (std::size_t c = 0; c < 16; c += 4) {
-    const std::uint8_t a0 = s[c], a1 = s[c + 1], a2 = s[c + 2], a3 = s[c + 3];
-    s[c] = static_cast<std::uint8_t>(kMul14[a0] ^ kMul11[a1] ^ kMul13[a2] ^ kMul9[a3]);
-    s[c + 1] = static_cast<std::uint8_t>(kMul9[a0] ^ kMul14[a1] ^ kMul11[a2] ^ kMul13[a3]);
-    s[c + 2] = static_cast<std::uint8_t>(kMul13[a0] ^ kMul9[a1] ^ kMul14[a2] ^ kMul11[a3]);
-    s[c + 3] = static_cast<std::uint8_t>(kMul11[a0] ^ kMul13[a1] ^ kMul9[a2] ^ kMul14[a3]);
-  }
+// InvMixColumns of one packed column (for the decryption round keys).
+std::uint32_t inv_mix_column(std::uint32_t w) {
+  const std::uint8_t a0 = byte_of(w, 0), a1 = byte_of(w, 1), a2 = byte_of(w, 2), a3 = byte_of(w, 3);
+  return pack(static_cast<std::uint8_t>(kMul14[a0] ^ kMul11[a1] ^ kMul13[a2] ^ kMul9[a3]),
+              static_cast<std::uint8_t>(kMul9[a0] ^ kMul14[a1] ^ kMul11[a2] ^ kMul13[a3]),
+              static_cast<std::uint8_t>(kMul13[a0] ^ kMul9[a1] ^ kMul14[a2] ^ kMul11[a3]),
+              static_cast<std::uint8_t>(kMul11[a0] ^ kMul13[a1] ^ kMul9[a2] ^ kMul14[a3]));
 }
 
 }  // namespace
@@ -143,6 +160,16 @@ BlockCipher::BlockCipher(ByteSpan key, std::span<const RoundKeyTweak> tweaks) {
                                   " outside the " + std::to_string(4 * words) + "-byte schedule");
     w[t.offset] = static_cast<std::uint8_t>(w[t.offset] ^ t.xor_value);
   }
+
+  // Word forms of the finished (tweaked) schedule. Decryption runs the equivalent inverse cipher
+  // (FIPS-197 5.3.5): the same round structure as encryption, with InvMixColumns applied to
+  // round keys 1 .. Nr-1, which is exact because InvMixColumns is linear.
+  const std::size_t nr = static_cast<std::size_t>(rounds_);
+  for (std::size_t i = 0; i < words; ++i) {
+    encrypt_keys_[i] = pack(w[4 * i], w[4 * i + 1], w[4 * i + 2], w[4 * i + 3]);
+    const std::size_t round = i / 4;
+    decrypt_keys_[i] = (round == 0 || round == nr) ? encrypt_keys_[i] : inv_mix_column(encrypt_keys_[i]);
+  }
 }
 
 ByteSpan BlockCipher::round_key(std::size_t round) const {
@@ -151,36 +178,67 @@ ByteSpan BlockCipher::round_key(std::size_t round) const {
   return ByteSpan(schedule_).subspan(16 * round, 16);
 }
 
+// Each round computes output column c from row r of input column c + r (ShiftRows) or c - r
+// (InvShiftRows), one table look-up per byte. Written out per column so the state stays in
+// registers.
+namespace {
+
+inline std::uint32_t enc_column(std::uint32_t a, std::uint32_t b, std::uint32_t c, std::uint32_t d, std::uint32_t key) {
+  return kEncrypt[byte_of(a, 0)] ^ std::rotl(kEncrypt[byte_of(b, 1)], 8) ^
+         std::rotl(kEncrypt[byte_of(c, 2)], 16) ^ std::rotl(kEncrypt[byte_of(d, 3)], 24) ^ key;
+}
+
+inline std::uint32_t enc_last(std::uint32_t a, std::uint32_t b, std::uint32_t c, std::uint32_t d, std::uint32_t key) {
+  return pack(kSbox[byte_of(a, 0)], kSbox[byte_of(b, 1)], kSbox[byte_of(c, 2)], kSbox[byte_of(d, 3)]) ^ key;
+}
+
+inline std::uint32_t dec_column(std::uint32_t a, std::uint32_t b, std::uint32_t c, std::uint32_t d, std::uint32_t key) {
+  return kDecrypt[byte_of(a, 0)] ^ std::rotl(kDecrypt[byte_of(b, 1)], 8) ^
+         std::rotl(kDecrypt[byte_of(c, 2)], 16) ^ std::rotl(kDecrypt[byte_of(d, 3)], 24) ^ key;
+}
+
+inline std::uint32_t dec_last(std::uint32_t a, std::uint32_t b, std::uint32_t c, std::uint32_t d, std::uint32_t key) {
+  return pack(kInvSbox[byte_of(a, 0)], kInvSbox[byte_of(b, 1)], kInvSbox[byte_of(c, 2)],
+              kInvSbox[byte_of(d, 3)]) ^
+         key;
+}
+
+}  // namespace
+
 Block BlockCipher::encrypt(const Block& in) const noexcept {
-  Block s = in;
   const std::size_t nr = static_cast<std::size_t>(rounds_);
-  add_round_key(s, schedule_.data());
+  const std::uint32_t* k = encrypt_keys_.data();
+  const auto w = load_columns(in);
+  std::uint32_t s0 = w[0] ^ k[0], s1 = w[1] ^ k[1], s2 = w[2] ^ k[2], s3 = w[3] ^ k[3];
   for (std::size_t round = 1; round < nr; ++round) {
-    sub_bytes(s, kSbox);
-    shift_rows(s);
-    mix_columns(s);
-    add_round_key(s, schedule_.data() + 16 * round);
+    const std::uint32_t* rk = k + 4 * round;
+    const std::uint32_t t0 = enc_column(s0, s1, s2, s3, rk[0]);
+    const std::uint32_t t1 = enc_column(s1, s2, s3, s0, rk[1]);
+    const std::uint32_t t2 = enc_column(s2, s3, s0, s1, rk[2]);
+    const std::uint32_t t3 = enc_column(s3, s0, s1, s2, rk[3]);
+    s0 = t0, s1 = t1, s2 = t2, s3 = t3;
   }
-  sub_bytes(s, kSbox);
-  shift_rows(s);
-  add_round_key(s, schedule_.data() + 16 * nr);
-  return s;
+  const std::uint32_t* rk = k + 4 * nr;
+  return store_columns({enc_last(s0, s1, s2, s3, rk[0]), enc_last(s1, s2, s3, s0, rk[1]),
+                        enc_last(s2, s3, s0, s1, rk[2]), enc_last(s3, s0, s1, s2, rk[3])});
 }
 
 Block BlockCipher::decrypt(const Block& in) const noexcept {
-  Block s = in;
   const std::size_t nr = static_cast<std::size_t>(rounds_);
-  add_round_key(s, schedule_.data() + 16 * nr);
+  const std::uint32_t* k = decrypt_keys_.data();
+  const auto w = load_columns(in);
+  const std::uint32_t* last = k + 4 * nr;
+  std::uint32_t s0 = w[0] ^ last[0], s1 = w[1] ^ last[1], s2 = w[2] ^ last[2], s3 = w[3] ^ last[3];
   for (std::size_t round = nr - 1; round >= 1; --round) {
-    inv_shift_rows(s);
-    sub_bytes(s, kInvSbox);
-    add_round_key(s, schedule_.data() + 16 * round);
-    inv_mix_columns(s);
+    const std::uint32_t* rk = k + 4 * round;
+    const std::uint32_t t0 = dec_column(s0, s3, s2, s1, rk[0]);
+    const std::uint32_t t1 = dec_column(s1, s0, s3, s2, rk[1]);
+    const std::uint32_t t2 = dec_column(s2, s1, s0, s3, rk[2]);
+    const std::uint32_t t3 = dec_column(s3, s2, s1, s0, rk[3]);
+    s0 = t0, s1 = t1, s2 = t2, s3 = t3;
   }
-  inv_shift_rows(s);
-  sub_bytes(s, kInvSbox);
-  add_round_key(s, schedule_.data());
-  return s;
+  return store_columns({dec_last(s0, s3, s2, s1, k[0]), dec_last(s1, s0, s3, s2, k[1]),
+                        dec_last(s2, s1, s0, s3, k[2]), dec_last(s3, s2, s1, s0, k[3])});
 }
 
 }  // namespace kmslab::protocol

@@ -48,6 +48,9 @@ class BlockCipher {
 
  private:
   std::array<std::uint8_t, kBlockSize*(kMaxRounds + 1)> schedule_{};
+  // The schedule as little-endian column words, and the equivalent-inverse-cipher keys.
+  std::array<std::uint32_t, 4 * (kMaxRounds + 1)> encrypt_keys_{};
+  std::array<std::uint32_t, 4 * (kMaxRounds + 1)> decrypt_keys_{};
   int rounds_ = 0;
 };
 

@@ -183,24 +183,18 @@ ByteSpan BlockCipher::round_key(std::size_t round) const {
 // registers.
 namespace {
 
-inline std::uint32_t enc_column(std::uint32_t a, std::uint32_t b, std::uint32_t c, std::uint32_t d, std::uint32_t key) {
-  return kEncrypt[byte_of(a, 0)] ^ std::rotl(kEncrypt[byte_of(b, 1)], 8) ^
-         std::rotl(kEncrypt[byte_of(c, 2)], 16) ^ std::rotl(kEncrypt[byte_of(d, 3)], 24) ^ key;
+// One output column of a middle round: the four input bytes' table words, each rotated to its
+// row, and the round key.
+inline std::uint32_t round_column(const WordTable& table, std::uint32_t a, std::uint32_t b, std::uint32_t c,
+                                  std::uint32_t d, std::uint32_t key) {
+  return table[byte_of(a, 0)] ^ std::rotl(table[byte_of(b, 1)], 8) ^ std::rotl(table[byte_of(c, 2)], 16) ^
+         std::rotl(table[byte_of(d, 3)], 24) ^ key;
 }
 
-inline std::uint32_t enc_last(std::uint32_t a, std::uint32_t b, std::uint32_t c, std::uint32_t d, std::uint32_t key) {
-  return pack(kSbox[byte_of(a, 0)], kSbox[byte_of(b, 1)], kSbox[byte_of(c, 2)], kSbox[byte_of(d, 3)]) ^ key;
-}
-
-inline std::uint32_t dec_column(std::uint32_t a, std::uint32_t b, std::uint32_t c, std::uint32_t d, std::uint32_t key) {
-  return kDecrypt[byte_of(a, 0)] ^ std::rotl(kDecrypt[byte_of(b, 1)], 8) ^
-         std::rotl(kDecrypt[byte_of(c, 2)], 16) ^ std::rotl(kDecrypt[byte_of(d, 3)], 24) ^ key;
-}
-
-inline std::uint32_t dec_last(std::uint32_t a, std::uint32_t b, std::uint32_t c, std::uint32_t d, std::uint32_t key) {
-  return pack(kInvSbox[byte_of(a, 0)], kInvSbox[byte_of(b, 1)], kInvSbox[byte_of(c, 2)],
-              kInvSbox[byte_of(d, 3)]) ^
-         key;
+// One output column of the last round (no MixColumns): the S-box bytes and the round key.
+inline std::uint32_t last_column(const Table& box, std::uint32_t a, std::uint32_t b, std::uint32_t c,
+                                 std::uint32_t d, std::uint32_t key) {
+  return pack(box[byte_of(a, 0)], box[byte_of(b, 1)], box[byte_of(c, 2)], box[byte_of(d, 3)]) ^ key;
 }
 
 }  // namespace
@@ -212,15 +206,15 @@ Block BlockCipher::encrypt(const Block& in) const noexcept {
   std::uint32_t s0 = w[0] ^ k[0], s1 = w[1] ^ k[1], s2 = w[2] ^ k[2], s3 = w[3] ^ k[3];
   for (std::size_t round = 1; round < nr; ++round) {
     const std::uint32_t* rk = k + 4 * round;
-    const std::uint32_t t0 = enc_column(s0, s1, s2, s3, rk[0]);
-    const std::uint32_t t1 = enc_column(s1, s2, s3, s0, rk[1]);
-    const std::uint32_t t2 = enc_column(s2, s3, s0, s1, rk[2]);
-    const std::uint32_t t3 = enc_column(s3, s0, s1, s2, rk[3]);
+    const std::uint32_t t0 = round_column(kEncrypt, s0, s1, s2, s3, rk[0]);
+    const std::uint32_t t1 = round_column(kEncrypt, s1, s2, s3, s0, rk[1]);
+    const std::uint32_t t2 = round_column(kEncrypt, s2, s3, s0, s1, rk[2]);
+    const std::uint32_t t3 = round_column(kEncrypt, s3, s0, s1, s2, rk[3]);
     s0 = t0, s1 = t1, s2 = t2, s3 = t3;
   }
   const std::uint32_t* rk = k + 4 * nr;
-  return store_columns({enc_last(s0, s1, s2, s3, rk[0]), enc_last(s1, s2, s3, s0, rk[1]),
-                        enc_last(s2, s3, s0, s1, rk[2]), enc_last(s3, s0, s1, s2, rk[3])});
+  return store_columns({last_column(kSbox, s0, s1, s2, s3, rk[0]), last_column(kSbox, s1, s2, s3, s0, rk[1]),
+                        last_column(kSbox, s2, s3, s0, s1, rk[2]), last_column(kSbox, s3, s0, s1, s2, rk[3])});
 }
 
 Block BlockCipher::decrypt(const Block& in) const noexcept {
@@ -231,14 +225,14 @@ Block BlockCipher::decrypt(const Block& in) const noexcept {
   std::uint32_t s0 = w[0] ^ last[0], s1 = w[1] ^ last[1], s2 = w[2] ^ last[2], s3 = w[3] ^ last[3];
   for (std::size_t round = nr - 1; round >= 1; --round) {
     const std::uint32_t* rk = k + 4 * round;
-    const std::uint32_t t0 = dec_column(s0, s3, s2, s1, rk[0]);
-    const std::uint32_t t1 = dec_column(s1, s0, s3, s2, rk[1]);
-    const std::uint32_t t2 = dec_column(s2, s1, s0, s3, rk[2]);
-    const std::uint32_t t3 = dec_column(s3, s2, s1, s0, rk[3]);
+    const std::uint32_t t0 = round_column(kDecrypt, s0, s3, s2, s1, rk[0]);
+    const std::uint32_t t1 = round_column(kDecrypt, s1, s0, s3, s2, rk[1]);
+    const std::uint32_t t2 = round_column(kDecrypt, s2, s1, s0, s3, rk[2]);
+    const std::uint32_t t3 = round_column(kDecrypt, s3, s2, s1, s0, rk[3]);
     s0 = t0, s1 = t1, s2 = t2, s3 = t3;
   }
-  return store_columns({dec_last(s0, s3, s2, s1, k[0]), dec_last(s1, s0, s3, s2, k[1]),
-                        dec_last(s2, s1, s0, s3, k[2]), dec_last(s3, s2, s1, s0, k[3])});
+  return store_columns({last_column(kInvSbox, s0, s3, s2, s1, k[0]), last_column(kInvSbox, s1, s0, s3, s2, k[1]),
+                        last_column(kInvSbox, s2, s1, s0, s3, k[2]), last_column(kInvSbox, s3, s2, s1, s0, k[3])});
 }
 
 }  // namespace kmslab::protocol

@@ -12,7 +12,7 @@ target_compile_options(kmslab_warnings INTERFACE
   $<$<CXX_COMPILER_ID:GNU>:-Wno-restrict>
   # GCC 12 with the sanitizers at -O1 reports boost::system::result's variant storage (moved
   # through coroutine frames and inlined constructors) as maybe-uninitialized. The release build
-  # (-O3, no sanitizers) keeps the warning; ASan itself checks the real thing at run time.
+  # (-O2, no sanitizers) keeps the warning; ASan itself checks the real thing at run time.
   $<$<AND:$<CXX_COMPILER_ID:GNU>,$<BOOL:${KMSLAB_SANITIZE}>>:-Wno-maybe-uninitialized>
   # In a unity build each source is #included by the batch file, so GCC takes a coroutine frame
   # holding a type from that source's anonymous namespace for a header type with internal

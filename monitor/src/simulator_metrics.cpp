@@ -51,7 +51,6 @@ double number(const json& v) {
   return v.is_number_unsigned() ? static_cast<double>(v.get<std::uint64_t>()) : v.get<double>();
 }
 
-
 template <std::size_t N>
 void add_counters(std::vector<MetricFamily>& out, std::string_view prefix, const std::array<CounterKey, N>& keys,
                   const std::vector<std::pair<Labels, const json*>>& sources) {

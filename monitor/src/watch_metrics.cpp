@@ -30,7 +30,6 @@ Labels with(Labels labels, std::string name, std::string value) {
   return labels;
 }
 
-
 }  // namespace
 
 WatchMetrics::WatchMetrics(std::vector<double> buckets, std::string version)

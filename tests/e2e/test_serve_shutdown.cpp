@@ -27,8 +27,11 @@ constexpr int kClients = 4;
 struct Tally {
   std::mutex mutex;
   std::set<std::string> activated;  // workstation names the clients saw activated
-  std::atomic<int> refused{0};      // connect failed: the listener was closed (expected after the signal)
-  std::atomic<int> broken{0};       // connected, then the exchange failed: an in-flight exchange was lost
+  // The client ended at the closed listener (expected after the signal): its connect failed, or the
+  // kernel had completed the handshake into the accept queue, so closing the listener reset a
+  // connection the server never accepted and the bind went unanswered.
+  std::atomic<int> refused{0};
+  std::atomic<int> broken{0};  // the host answered the bind, then the exchange failed: it was cut off
   std::atomic<int> in_flight_at_signal{0};
 };
 
@@ -46,8 +49,9 @@ void client_loop(net::tcp::endpoint endpoint, int id, Tally& tally, std::atomic<
     auto request = kmslab::test::make_test_request(kmslab::protocol::kKmsV6);
     request.workstation = "client-" + std::to_string(id) + "-" + std::to_string(n);
     ++busy;
+    bool bind_answered = false;
     try {
-      auto result = kmslab::test::activate_on(socket, request);
+      auto result = kmslab::test::activate_on(socket, request, &bind_answered);
       --busy;
       if (result.hresult != 0 || !result.verified) {
         ++tally.broken;
@@ -57,7 +61,7 @@ void client_loop(net::tcp::endpoint endpoint, int id, Tally& tally, std::atomic<
       tally.activated.insert(request.workstation);
     } catch (const std::exception&) {
       --busy;
-      ++tally.broken;
+      ++(bind_answered ? tally.broken : tally.refused);
       return;
     }
   }

@@ -53,13 +53,17 @@ inline protocol::KmsRequest make_test_request(protocol::KmsVersion version, cons
 }
 
 // One bind (+ alter_context) and one activation on a connected socket. Throws on I/O errors.
-inline KmsTestResult activate_on(net::tcp::socket& socket, const protocol::KmsRequest& request) {
+// `bind_answered`, when given, is set once the host has answered the bind: a caller whose exchange
+// throws can tell a connection the host never served (reset in the accept queue) from one it cut.
+inline KmsTestResult activate_on(net::tcp::socket& socket, const protocol::KmsRequest& request,
+                                 bool* bind_answered = nullptr) {
   namespace p = kmslab::protocol;
   namespace rpc = kmslab::protocol::rpc;
   KmsTestResult out;
   auto bind = rpc::make_client_bind();
   net::asio::write(socket, net::asio::buffer(rpc::encode(bind).value()));
   auto outcome = rpc::interpret_bind_ack(bind, rpc::decode_bind_ack(read_pdu(socket)).value()).value();
+  if (bind_answered) *bind_answered = true;
   std::uint16_t context = 0;
   if (outcome.needs_alter_context) {
     auto alter = rpc::make_client_alter_context();

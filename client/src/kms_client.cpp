@@ -24,29 +24,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-// What one bounded read or write did.
-struct IoResult {
-  boost::system::error_code ec;
-  std::size_t bytes = 0;
-  bool timed_out = false;
-};
-
-asio::awaitable<IoResult> read_exactly(net::tcp::socket& socket, asio::mutable_buffer buffer, SteadyTime deadline) {
-  IoResult r;
-  const auto left = deadline - Clock::now();
-  if (left <= Clock::duration::zero()) {
-    r.timed_out = true;
-    co_return r;
-  }
-  auto done = co_await net::with_timeout(asio::async_read(socket, buffer, asio::as_tuple(asio::use_awaitable)), left);
-  if (!done) {
-    r.timed_out = true;
-    co_return r;
-  }
-  std::tie(r.ec, r.bytes) = *done;
-  co_return r;
-}
-
 std::string describe_ec(const boost::system::error_code& ec) {
   if (ec == asio::error::eof) return "the peer closed the connection (EOF)";
   return fmt::format("errno {} {}", ec.value(), ec.message());
@@ -75,7 +52,7 @@ struct KmsSession::Read {
 };
 
 KmsSession::KmsSession(asio::any_io_executor executor, KmsClientOptions options, SteadyTime origin)
-    : executor_(std::move(executor)), options_(options), origin_(origin), socket_(executor_) {}
+    : executor_(std::move(executor)), options_(options), origin_(origin), socket_(executor_), watchdog_(executor_) {}
 
 Micros KmsSession::since_origin(SteadyTime t) const { return std::chrono::duration_cast<Micros>(t - origin_); }
 
@@ -88,6 +65,8 @@ std::optional<rpc::NdrSyntax> KmsSession::next_syntax() const noexcept {
 }
 
 void KmsSession::close() noexcept {
+  watchdog_.disarm();
+  input_.clear();
   boost::system::error_code ignored;
   socket_.shutdown(net::tcp::socket::shutdown_both, ignored);
   socket_.close(ignored);
@@ -118,6 +97,8 @@ asio::awaitable<ConnectObservation> KmsSession::connect(std::vector<net::tcp::en
     }
     const auto ec = std::get<0>(*done);
     if (!ec) {
+      watchdog_.disarm();
+      input_.clear();
       socket_ = std::move(socket);
       o.outcome = ConnectOutcome::ok;
       break;
@@ -130,50 +111,53 @@ asio::awaitable<ConnectObservation> KmsSession::connect(std::vector<net::tcp::en
   co_return o;
 }
 
+// Writes and reads of a step share its deadline through the watchdog; the step's end disarms it
+// (finish() in bind() and activate(), or close()).
 asio::awaitable<boost::system::error_code> KmsSession::write_all(const p::Bytes& bytes, SteadyTime deadline,
                                                                  bool& timed_out) {
-  timed_out = false;
-  const auto left = deadline - Clock::now();
-  auto done = co_await net::with_timeout(
-      asio::async_write(socket_, asio::buffer(bytes), asio::as_tuple(asio::use_awaitable)),
-      left > Clock::duration::zero() ? left : Clock::duration::zero());
-  if (!done) {
-    timed_out = true;
-    co_return boost::system::error_code(asio::error::timed_out);
-  }
-  co_return std::get<0>(*done);
+  watchdog_.arm_until(socket_, deadline);
+  auto [ec, written] = co_await asio::async_write(socket_, asio::buffer(bytes), asio::as_tuple(asio::use_awaitable));
+  (void)written;
+  timed_out = ec && watchdog_.expired();
+  if (timed_out) ec = asio::error::timed_out;
+  co_return ec;
 }
 
 asio::awaitable<KmsSession::Read> KmsSession::read_pdu(SteadyTime deadline) {
   Read out;
-  out.pdu.assign(rpc::kFramingPrefixSize, 0);
-  auto note = [&out](const IoResult& r) {
-    out.bytes += r.bytes;
-    if (r.timed_out) {
+  watchdog_.arm_until(socket_, deadline);
+  // An error ends the read: the watchdog's shutdown is a timeout; a clean end of stream after
+  // part of a PDU is a cut message (a proxy or host that wrote a short reply and closed):
+  // malformed, not a reset. Nothing at all, or an RST, is closed.
+  auto failed = [&](const boost::system::error_code& ec) {
+    out.bytes = input_.size();  // the part of this PDU that came
+    if (watchdog_.expired()) {
       out.status = Read::Status::timeout;
-      return false;
+      return;
     }
-    if (r.ec) {
-      // A clean end of stream after part of a PDU is a cut message (a proxy or host that wrote
-      // a short reply and closed): malformed, not a reset. Nothing at all, or an RST, is closed.
-      const bool cut = r.ec == asio::error::eof && out.bytes > 0;
-      out.status = cut ? Read::Status::malformed : Read::Status::closed;
-      out.detail = cut ? fmt::format("the PDU was cut: the peer closed the connection after {} bytes of it", out.bytes)
-                       : describe_ec(r.ec);
-      return false;
-    }
-    return true;
+    const bool cut = ec == asio::error::eof && input_.size() > 0;
+    out.status = cut ? Read::Status::malformed : Read::Status::closed;
+    out.detail = cut ? fmt::format("the PDU was cut: the peer closed the connection after {} bytes of it", input_.size())
+                     : describe_ec(ec);
   };
-  if (!note(co_await read_exactly(socket_, asio::buffer(out.pdu), deadline))) co_return out;
-  const auto length = rpc::pdu_length(out.pdu, options_.max_pdu_size);
+  if (const auto ec = co_await input_.fill(socket_, rpc::kFramingPrefixSize)) {
+    failed(ec);
+    co_return out;
+  }
+  const auto length = rpc::pdu_length(input_.data().first(rpc::kFramingPrefixSize), options_.max_pdu_size);
   if (!length) {
+    out.bytes = input_.size();
     out.status = Read::Status::malformed;
     out.detail = "RPC framing: " + length.error().message();
     co_return out;
   }
-  out.pdu.resize(*length);
-  const auto rest = asio::buffer(out.pdu.data() + rpc::kFramingPrefixSize, *length - rpc::kFramingPrefixSize);
-  if (!note(co_await read_exactly(socket_, rest, deadline))) co_return out;
+  if (const auto ec = co_await input_.fill(socket_, *length)) {
+    failed(ec);
+    co_return out;
+  }
+  out.bytes = *length;
+  out.pdu.assign(input_.data().begin(), input_.data().begin() + static_cast<std::ptrdiff_t>(*length));
+  input_.consume(*length);
   co_return out;
 }
 
@@ -237,6 +221,7 @@ asio::awaitable<BindObservation> KmsSession::bind() {
   const auto start = Clock::now();
   const auto deadline = start + options_.bind_timeout;
   auto finish = [&](BindOutcome outcome) {
+    watchdog_.disarm();
     o.outcome = outcome;
     o.timing = {since_origin(start), std::chrono::duration_cast<Micros>(Clock::now() - start)};
     if (outcome != BindOutcome::accepted) close();
@@ -409,6 +394,7 @@ asio::awaitable<ActivationResult> KmsSession::activate(const p::KmsRequest& requ
   const auto call_id = call_id_++;
   ++requests_;
   auto finish = [&](ActivationOutcome outcome) {
+    watchdog_.disarm();
     o.outcome = outcome;
     o.timing = {since_origin(start), std::chrono::duration_cast<Micros>(Clock::now() - start)};
     const bool usable = outcome == ActivationOutcome::ok || outcome == ActivationOutcome::hresult ||

@@ -2,6 +2,8 @@
 
 #include "kmslab/net/deadline.hpp"
 #include "kmslab/net/endpoint.hpp"
+#include "kmslab/net/stream_buffer.hpp"
+#include "kmslab/net/watchdog.hpp"
 #include "kmslab/protocol/filetime.hpp"
 #include "kmslab/protocol/kms_ids.hpp"
 #include "kmslab/protocol/rpc_header.hpp"
@@ -82,22 +84,6 @@ std::vector<tcp::endpoint> KmsHost::endpoints() const { return server_ ? server_
 
 std::size_t KmsHost::open_connections() const { return server_ ? server_->open_connections() : 0; }
 
-namespace {
-
-// Reads exactly buffer.size() bytes unless `timeout` passes first. Returns false on timeout, EOF
-// or error (the caller closes the connection either way; `timed_out` tells which, and `got` how
-// many bytes arrived before the end, so a peer that stops inside a PDU can be told apart).
-asio::awaitable<bool> read_exactly(tcp::socket& socket, asio::mutable_buffer buffer, std::chrono::milliseconds timeout,
-                                   bool& timed_out, std::size_t& got) {
-  auto result = co_await net::with_timeout(
-      asio::async_read(socket, buffer, asio::as_tuple(asio::use_awaitable)), timeout);
-  timed_out = !result.has_value();
-  got = result ? std::get<1>(*result) : 0;
-  co_return result && !std::get<0>(*result);
-}
-
-}  // namespace
-
 // Every co_await below stands alone in its own statement: GCC 12 miscompiles co_await inside
 // compound conditions (`a && !co_await f()`), corrupting the awaited frame.
 asio::awaitable<void> KmsHost::session(tcp::socket& socket) {
@@ -118,30 +104,38 @@ asio::awaitable<void> KmsHost::session(tcp::socket& socket) {
     if (!go_on) co_return;
   }
 
-  p::Bytes pdu;
+  // One buffered read usually brings a whole PDU; the watchdog bounds the wait for the next PDU
+  // by idle_timeout and the rest of a started one by read_timeout, with no timer work per read.
+  net::StreamBuffer input;
+  // Reads only: the client sees the connection close after the timeout is counted, as before.
+  net::SocketWatchdog watchdog(socket.get_executor(), net::SocketWatchdog::Cut::reads);
   for (;;) {
-    pdu.assign(rpc::kFramingPrefixSize, 0);
-    bool timed_out = false;
-    std::size_t got = 0;
-    if (!co_await read_exactly(socket, asio::buffer(pdu), spec_.idle_timeout, timed_out, got)) {
-      if (timed_out) ++counters_.timeouts;
-      else if (got > 0) ++counters_.incomplete;
+    watchdog.arm(socket, spec_.idle_timeout);
+    const auto header_error = co_await input.fill(socket, rpc::kFramingPrefixSize);
+    if (header_error) {
+      if (watchdog.expired()) ++counters_.timeouts;
+      else if (input.size() > 0) ++counters_.incomplete;
       co_return;
     }
-    const auto started = std::chrono::steady_clock::now();
-    auto length = rpc::pdu_length(pdu, spec_.max_pdu_size);
+    auto length = rpc::pdu_length(input.data().first(rpc::kFramingPrefixSize), spec_.max_pdu_size);
     if (!length) {
       ++counters_.malformed;
       if (length.error().code == p::Errc::too_large) ++counters_.oversized;
       co_return;
     }
-    pdu.resize(*length);
-    auto rest = asio::buffer(pdu.data() + rpc::kFramingPrefixSize, *length - rpc::kFramingPrefixSize);
-    if (!co_await read_exactly(socket, rest, spec_.read_timeout, timed_out, got)) {
-      if (timed_out) ++counters_.timeouts;
-      else ++counters_.incomplete;
-      co_return;
+    if (input.size() < *length) {
+      watchdog.arm(socket, spec_.read_timeout);
+      const auto body_error = co_await input.fill(socket, *length);
+      if (body_error) {
+        if (watchdog.expired()) ++counters_.timeouts;
+        else ++counters_.incomplete;
+        co_return;
+      }
     }
+    // Disarmed while the PDU is handled: a delay fault may hold the answer longer than a read may take.
+    watchdog.disarm();
+    const auto started = std::chrono::steady_clock::now();
+    const p::ByteSpan pdu = input.data().first(*length);  // valid until consumed, after on_pdu
     ++counters_.pdus;
     // Faults: the bind stage for bind / alter_context, the request and response stages for a
     // request. The response stage is planned before the answer is built because a corrupted
@@ -165,6 +159,7 @@ asio::awaitable<void> KmsHost::session(tcp::socket& socket) {
       }
     }
     auto out = connection.on_pdu(pdu, plan.pdu);
+    input.consume(*length);
     // Recorded before the answer leaves, so whoever has the answer also sees the count and log.
     record(out.event, socket, std::chrono::steady_clock::now() - started);
     if (response_plan.delay.count() > 0) {

@@ -29,6 +29,8 @@
 
 #include "kmslab/client/observations.hpp"
 #include "kmslab/net/asio.hpp"
+#include "kmslab/net/stream_buffer.hpp"
+#include "kmslab/net/watchdog.hpp"
 #include "kmslab/protocol/kms_message.hpp"
 #include "kmslab/protocol/random_source.hpp"
 #include "kmslab/protocol/rpc_header.hpp"
@@ -96,6 +98,8 @@ class KmsSession {
   KmsClientOptions options_;
   SteadyTime origin_;
   net::tcp::socket socket_;
+  net::StreamBuffer input_;
+  net::SocketWatchdog watchdog_;  // the step's deadline, over its write and its reads
   std::optional<std::uint16_t> ndr32_context_;
   std::optional<std::uint16_t> ndr64_context_;
   std::uint32_t call_id_ = 2;  // Windows and vlmcs start at 2

@@ -1,20 +1,17 @@
 #include "kmslab/protocol/kms_crypto.hpp"
 
 #include <openssl/crypto.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
 
 #include <climits>
-#include <memory>
 #include <stdexcept>
 #include <string>
 
 namespace kmslab::protocol {
 
 namespace {
-
-struct CipherCtxFree {
-  void operator()(EVP_CIPHER_CTX* ctx) const noexcept { EVP_CIPHER_CTX_free(ctx); }
-};
 
 void require_blocks(ByteSpan data, const char* what) {
   if (data.size() % BlockCipher::kBlockSize != 0)
@@ -28,23 +25,72 @@ void require_blocks(ByteSpan data, const char* what) {
   throw std::runtime_error(std::string("OpenSSL ") + what + " failed");
 }
 
+// OpenSSL 3 looks an algorithm up by name (a lock and string compares in its provider store) each
+// time a legacy EVP_sha256() or a name is passed, and a context costs allocations: together more
+// than the hashing of a KMS message. The algorithms are fetched once per process and each thread
+// keeps one context of each kind, re-initialised per message.
+template <class T>
+T* fetched(T* algorithm, const char* name) {
+  if (algorithm == nullptr) openssl_failed(name);
+  return algorithm;
+}
+
+const EVP_MD* sha256_algorithm() {
+  static EVP_MD* const md = fetched(EVP_MD_fetch(nullptr, "SHA2-256", nullptr), "EVP_MD_fetch(SHA2-256)");
+  return md;
+}
+
+const EVP_CIPHER* aes128_algorithm(bool cbc) {
+  static EVP_CIPHER* const ecb = fetched(EVP_CIPHER_fetch(nullptr, "AES-128-ECB", nullptr), "EVP_CIPHER_fetch(AES-128-ECB)");
+  static EVP_CIPHER* const cbc_mode = fetched(EVP_CIPHER_fetch(nullptr, "AES-128-CBC", nullptr), "EVP_CIPHER_fetch(AES-128-CBC)");
+  return cbc ? cbc_mode : ecb;
+}
+
+struct ThreadContexts {
+  ThreadContexts() : md(EVP_MD_CTX_new()), cipher(EVP_CIPHER_CTX_new()) {
+    static EVP_MAC* const hmac_algorithm = fetched(EVP_MAC_fetch(nullptr, "HMAC", nullptr), "EVP_MAC_fetch(HMAC)");
+    hmac = EVP_MAC_CTX_new(hmac_algorithm);
+    char digest[] = "SHA2-256";
+    const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0), OSSL_PARAM_construct_end()};
+    if (md == nullptr || cipher == nullptr || hmac == nullptr || EVP_MAC_CTX_set_params(hmac, params) != 1) {
+      release();
+      openssl_failed("allocating digest, cipher and MAC contexts");
+    }
+  }
+  ~ThreadContexts() { release(); }
+  ThreadContexts(const ThreadContexts&) = delete;
+  ThreadContexts& operator=(const ThreadContexts&) = delete;
+  void release() noexcept {
+    EVP_MD_CTX_free(md);
+    EVP_CIPHER_CTX_free(cipher);
+    EVP_MAC_CTX_free(hmac);
+  }
+
+  EVP_MD_CTX* md;
+  EVP_CIPHER_CTX* cipher;
+  EVP_MAC_CTX* hmac = nullptr;
+};
+
+ThreadContexts& contexts() {
+  thread_local ThreadContexts mine;
+  return mine;
+}
+
 // One EVP AES-128 pass (ECB or CBC) with padding off: v5 is plain AES, so OpenSSL does it.
-Bytes evp_aes128(const EVP_CIPHER* type, bool encrypt, const Block& key, const Block* iv,
-                 ByteSpan in) {
+Bytes evp_aes128(bool cbc, bool encrypt, const Block& key, const Block* iv, ByteSpan in) {
   require_blocks(in, "AES-128");
   if (in.empty()) return {};
-  std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree> ctx(EVP_CIPHER_CTX_new());
-  if (!ctx) openssl_failed("EVP_CIPHER_CTX_new");
-  if (EVP_CipherInit_ex(ctx.get(), type, nullptr, key.data(), iv != nullptr ? iv->data() : nullptr,
-                        encrypt ? 1 : 0) != 1)
-    openssl_failed("EVP_CipherInit_ex");
-  EVP_CIPHER_CTX_set_padding(ctx.get(), 0);
+  EVP_CIPHER_CTX* ctx = contexts().cipher;
+  if (EVP_CipherInit_ex2(ctx, aes128_algorithm(cbc), key.data(), iv != nullptr ? iv->data() : nullptr,
+                         encrypt ? 1 : 0, nullptr) != 1)
+    openssl_failed("EVP_CipherInit_ex2");
+  EVP_CIPHER_CTX_set_padding(ctx, 0);
   Bytes out(in.size());
   int written = 0;
-  if (EVP_CipherUpdate(ctx.get(), out.data(), &written, in.data(), static_cast<int>(in.size())) != 1)
+  if (EVP_CipherUpdate(ctx, out.data(), &written, in.data(), static_cast<int>(in.size())) != 1)
     openssl_failed("EVP_CipherUpdate");
   int tail = 0;
-  if (EVP_CipherFinal_ex(ctx.get(), out.data() + written, &tail) != 1)
+  if (EVP_CipherFinal_ex(ctx, out.data() + written, &tail) != 1)
     openssl_failed("EVP_CipherFinal_ex");
   if (static_cast<std::size_t>(written) + static_cast<std::size_t>(tail) != in.size())
     openssl_failed("AES-128 length");
@@ -88,16 +134,16 @@ Block kms_v4_mac(ByteSpan message) {
 
 Block kms_encrypt_block(KmsCipher cipher, const Block& block) {
   if (cipher == KmsCipher::v6) return kms_v6_cipher().encrypt(block);
-  return to_block(evp_aes128(EVP_aes_128_ecb(), true, kKmsV5Key, nullptr, block));
+  return to_block(evp_aes128(false, true, kKmsV5Key, nullptr, block));
 }
 
 Block kms_decrypt_block(KmsCipher cipher, const Block& block) {
   if (cipher == KmsCipher::v6) return kms_v6_cipher().decrypt(block);
-  return to_block(evp_aes128(EVP_aes_128_ecb(), false, kKmsV5Key, nullptr, block));
+  return to_block(evp_aes128(false, false, kKmsV5Key, nullptr, block));
 }
 
 Bytes kms_cbc_encrypt(KmsCipher cipher, const Block& iv, ByteSpan plaintext) {
-  if (cipher == KmsCipher::v5) return evp_aes128(EVP_aes_128_cbc(), true, kKmsV5Key, &iv, plaintext);
+  if (cipher == KmsCipher::v5) return evp_aes128(true, true, kKmsV5Key, &iv, plaintext);
   require_blocks(plaintext, "v6 CBC encrypt");
   Bytes out;
   out.reserve(plaintext.size());
@@ -110,7 +156,7 @@ Bytes kms_cbc_encrypt(KmsCipher cipher, const Block& iv, ByteSpan plaintext) {
 }
 
 Bytes kms_cbc_decrypt(KmsCipher cipher, const Block& iv, ByteSpan ciphertext) {
-  if (cipher == KmsCipher::v5) return evp_aes128(EVP_aes_128_cbc(), false, kKmsV5Key, &iv, ciphertext);
+  if (cipher == KmsCipher::v5) return evp_aes128(true, false, kKmsV5Key, &iv, ciphertext);
   require_blocks(ciphertext, "v6 CBC decrypt");
   Bytes out;
   out.reserve(ciphertext.size());
@@ -127,19 +173,22 @@ Bytes kms_cbc_decrypt(KmsCipher cipher, const Block& iv, ByteSpan ciphertext) {
 Sha256Digest sha256(ByteSpan data) {
   Sha256Digest out{};
   unsigned int len = 0;
-  if (EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr) != 1 ||
-      len != out.size())
-    openssl_failed("EVP_Digest(SHA-256)");
+  EVP_MD_CTX* ctx = contexts().md;
+  if (EVP_DigestInit_ex2(ctx, sha256_algorithm(), nullptr) != 1 || EVP_DigestUpdate(ctx, data.data(), data.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx, out.data(), &len) != 1 || len != out.size())
+    openssl_failed("SHA-256");
   return out;
 }
 
 Sha256Digest hmac_sha256(ByteSpan key, ByteSpan message) {
   Sha256Digest out{};
   std::size_t len = 0;
-  if (EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, key.data(), key.size(), message.data(),
-                message.size(), out.data(), out.size(), &len) == nullptr ||
-      len != out.size())
-    openssl_failed("EVP_Q_mac(HMAC-SHA256)");
+  EVP_MAC_CTX* ctx = contexts().hmac;  // its digest, SHA-256, was set once; init takes the new key
+  // A null key would mean "keep the last one" to EVP_MAC_init; an empty key is still a key.
+  static const unsigned char no_key = 0;
+  if (EVP_MAC_init(ctx, key.empty() ? &no_key : key.data(), key.size(), nullptr) != 1 || EVP_MAC_update(ctx, message.data(), message.size()) != 1 ||
+      EVP_MAC_final(ctx, out.data(), &len, out.size()) != 1 || len != out.size())
+    openssl_failed("HMAC-SHA256");
   return out;
 }
 

@@ -201,7 +201,9 @@ class LoadDriver::Worker {
   asio::awaitable<void> one_request(Clock::time_point intended, bool measured) {
     const Clock::time_point sent = Clock::now();
     bump(live_.sent);
-    const Outcome outcome = co_await attempt();
+    Outcome outcome;
+    if (target_->bounds_itself()) outcome = co_await guarded();
+    else outcome = co_await attempt();
     const Clock::time_point completed = Clock::now();
     --in_flight_;
     live_.in_flight.store(in_flight_, std::memory_order_relaxed);

@@ -29,9 +29,13 @@ class KmsTarget final : public LoadTarget {
     bound_.outcome = client::BindOutcome::accepted;
   }
 
+  // Every step's deadline is capped at the request's: the engine needs no timer of its own.
+  bool bounds_itself() const noexcept override { return true; }
+
   asio::awaitable<Outcome> request() override {
+    const auto cap = client::SteadyTime::clock::now() + config_.timeout;
     if (!config_.keepalive) {
-      auto steps = co_await client::activate_once(config_.endpoints, next_request(), ivs_, options_, origin_);
+      auto steps = co_await client::activate_once(config_.endpoints, next_request(), ivs_, options_, origin_, cap);
       co_return classify_kms(steps.connect, steps.bind, steps.activation);
     }
     // Keep-alive: take an idle bound connection, or open one for this slot. The pool therefore
@@ -42,11 +46,13 @@ class KmsTarget final : public LoadTarget {
       idle_.pop_back();
     } else {
       session = std::make_unique<client::KmsSession>(executor_, options_, origin_);
+      session->cap_deadlines(cap);
       auto connect = co_await session->connect(config_.endpoints);
       if (connect.outcome != client::ConnectOutcome::ok) co_return classify_kms(connect, {}, {});
       auto bind = co_await session->bind();
       if (bind.outcome != client::BindOutcome::accepted) co_return classify_kms(connect, bind, {});
     }
+    session->cap_deadlines(cap);
     auto result = co_await session->activate(next_request(), ivs_);
     // A request the engine gave up on may have left a half-read response: never reuse it.
     const auto state = co_await asio::this_coro::cancellation_state;

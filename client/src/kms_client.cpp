@@ -5,7 +5,6 @@
 #include <stdexcept>
 #include <type_traits>
 
-#include "kmslab/net/deadline.hpp"
 #include "kmslab/net/endpoint.hpp"
 #include "kmslab/protocol/epid.hpp"
 #include "kmslab/protocol/filetime.hpp"
@@ -56,6 +55,11 @@ KmsSession::KmsSession(asio::any_io_executor executor, KmsClientOptions options,
 
 Micros KmsSession::since_origin(SteadyTime t) const { return std::chrono::duration_cast<Micros>(t - origin_); }
 
+SteadyTime KmsSession::step_deadline(SteadyTime start, std::chrono::milliseconds timeout) const noexcept {
+  const SteadyTime own = start + timeout;
+  return cap_ && *cap_ < own ? *cap_ : own;
+}
+
 std::optional<rpc::NdrSyntax> KmsSession::next_syntax() const noexcept {
   // vlmcs: the first call of a connection on NDR32, later ones on NDR64 when it was accepted.
   if (requests_ > 0 && ndr64_context_) return rpc::NdrSyntax::ndr64;
@@ -87,17 +91,22 @@ asio::awaitable<ConnectObservation> KmsSession::connect(std::vector<net::tcp::en
     o.address = net::format_endpoint(endpoint);
     o.error_number = 0;
     o.error_text.clear();
+    // Opened first so the watchdog has a descriptor: its shutdown(2) aborts a pending connect.
     net::tcp::socket socket(executor_);
-    auto done = co_await net::with_timeout(socket.async_connect(endpoint, asio::as_tuple(asio::use_awaitable)),
-                                           options_.connect_timeout);
-    if (!done) {
-      o.outcome = ConnectOutcome::timeout;
-      o.error_text = fmt::format("no SYN-ACK or RST within {} ms", options_.connect_timeout.count());
-      continue;
-    }
-    const auto ec = std::get<0>(*done);
+    boost::system::error_code ec;
+    socket.open(endpoint.protocol(), ec);
     if (!ec) {
+      watchdog_.arm_until(socket, step_deadline(Clock::now(), options_.connect_timeout));
+      std::tie(ec) = co_await socket.async_connect(endpoint, asio::as_tuple(asio::use_awaitable));
+      const bool timed_out = watchdog_.expired();
       watchdog_.disarm();
+      if (timed_out) {
+        o.outcome = ConnectOutcome::timeout;
+        o.error_text = fmt::format("no SYN-ACK or RST within {} ms", options_.connect_timeout.count());
+        continue;
+      }
+    }
+    if (!ec) {
       input_.clear();
       socket_ = std::move(socket);
       o.outcome = ConnectOutcome::ok;
@@ -219,7 +228,7 @@ asio::awaitable<BindObservation> KmsSession::bind() {
   BindObservation o;
   o.deadline = std::chrono::duration_cast<Micros>(options_.bind_timeout);
   const auto start = Clock::now();
-  const auto deadline = start + options_.bind_timeout;
+  const auto deadline = step_deadline(start, options_.bind_timeout);
   auto finish = [&](BindOutcome outcome) {
     watchdog_.disarm();
     o.outcome = outcome;
@@ -390,7 +399,7 @@ asio::awaitable<ActivationResult> KmsSession::activate(const p::KmsRequest& requ
   if (!built) throw std::invalid_argument("cannot build the KMS request: " + built.error().message());
 
   const auto start = Clock::now();
-  const auto deadline = start + options_.request_timeout;
+  const auto deadline = step_deadline(start, options_.request_timeout);
   const auto call_id = call_id_++;
   ++requests_;
   auto finish = [&](ActivationOutcome outcome) {
@@ -497,9 +506,11 @@ asio::awaitable<ActivationResult> KmsSession::activate(const p::KmsRequest& requ
 }
 
 asio::awaitable<AttemptSteps> activate_once(std::vector<net::tcp::endpoint> endpoints, p::KmsRequest request,
-                                            p::RandomSource& rng, KmsClientOptions options, SteadyTime origin) {
+                                            p::RandomSource& rng, KmsClientOptions options, SteadyTime origin,
+                                            std::optional<SteadyTime> cap) {
   AttemptSteps steps;
   KmsSession session(co_await asio::this_coro::executor, options, origin);
+  session.cap_deadlines(cap);
   steps.connect = co_await session.connect(std::move(endpoints));
   if (steps.connect.outcome != ConnectOutcome::ok) co_return steps;
   steps.bind = co_await session.bind();

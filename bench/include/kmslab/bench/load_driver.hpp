@@ -48,6 +48,10 @@ class LoadTarget {
   // `||` with a timer) when `timeout` passes and counts a timeout. Target failures should be
   // returned as an Outcome; an exception escaping counts as `other` (system_error: classify()).
   virtual net::asio::awaitable<Outcome> request() = 0;
+  // True when every request() ends by itself within the run's timeout (reporting a timeout as
+  // an Outcome): the engine then skips its own race with a timer, which costs a coroutine, a
+  // parallel group and a timer per request.
+  virtual bool bounds_itself() const noexcept { return false; }
 };
 
 struct TargetContext {

@@ -80,6 +80,10 @@ class KmsSession {
   net::asio::awaitable<ActivationResult> activate(const protocol::KmsRequest& request,
                                                   protocol::RandomSource& rng);
 
+  // Caps every later step's deadline (connect, bind, activate) at `cap`, so a caller with one
+  // budget for several steps (a load generator's request timeout) needs no timer of its own.
+  void cap_deadlines(std::optional<SteadyTime> cap) noexcept { cap_ = cap; }
+
   bool connected() const noexcept { return socket_.is_open(); }
   bool bound() const noexcept { return connected() && (ndr32_context_ || ndr64_context_); }
   // The context the next request will use.
@@ -93,6 +97,7 @@ class KmsSession {
   net::asio::awaitable<boost::system::error_code> write_all(const protocol::Bytes& bytes, SteadyTime deadline,
                                                             bool& timed_out);
   Micros since_origin(SteadyTime t) const;
+  SteadyTime step_deadline(SteadyTime start, std::chrono::milliseconds timeout) const noexcept;
 
   net::asio::any_io_executor executor_;
   KmsClientOptions options_;
@@ -104,6 +109,7 @@ class KmsSession {
   std::optional<std::uint16_t> ndr64_context_;
   std::uint32_t call_id_ = 2;  // Windows and vlmcs start at 2
   int requests_ = 0;
+  std::optional<SteadyTime> cap_;
 };
 
 // Everything one attempt against one endpoint list went through.
@@ -118,7 +124,8 @@ struct AttemptSteps {
 // closed afterwards.
 net::asio::awaitable<AttemptSteps> activate_once(std::vector<net::tcp::endpoint> endpoints,
                                                  protocol::KmsRequest request, protocol::RandomSource& rng,
-                                                 KmsClientOptions options, SteadyTime origin);
+                                                 KmsClientOptions options, SteadyTime origin,
+                                                 std::optional<SteadyTime> cap = std::nullopt);
 
 // Which client-side check a KMS response error stands for (exposed for tests). `trailer_offset`
 // is DecodedResponse::trailer_offset for an error of verify_response(), nullopt for one of

@@ -489,7 +489,7 @@ asio::awaitable<ActivationResult> KmsSession::activate(const p::KmsRequest& requ
     co_return finish(ActivationOutcome::bad_response);
   }
   o.response = fields_of(decoded->response, decoded->hwid);
-  auto verified = p::verify_response(payload, *built);
+  auto verified = p::verify_response(*decoded, *built);
   if (!verified) {
     o.failed_check = classify_response_error(verified.error(), request.version.major, decoded->trailer_offset);
     o.response.cmid_echoed = o.failed_check != ResponseCheck::cmid_echo;
@@ -497,10 +497,11 @@ asio::awaitable<ActivationResult> KmsSession::activate(const p::KmsRequest& requ
     o.detail = verified.error().message();
     co_return finish(ActivationOutcome::bad_response);
   }
-  o.response = fields_of(verified->response, verified->hwid);
-  o.detail = response_notes(*verified, request.client_time);
-  if (*syntax != rpc::NdrSyntax::ndr32 || requests_ > 1)
-    o.detail += fmt::format("; call {} on {}", call_id, text_of(syntax));
+  if (options_.describe_responses) {
+    o.detail = response_notes(*verified, request.client_time);
+    if (*syntax != rpc::NdrSyntax::ndr32 || requests_ > 1)
+      o.detail += fmt::format("; call {} on {}", call_id, text_of(syntax));
+  }
   result.verified = std::move(*verified);
   co_return finish(ActivationOutcome::ok);
 }

@@ -130,7 +130,10 @@ Result<DecodedResponse> decode_response(ByteSpan payload) {
 Result<VerifiedResponse> verify_response(ByteSpan payload, const ClientRequest& request) {
   auto decoded = decode_response(payload);
   if (!decoded) return decoded.error();
-  const DecodedResponse& d = *decoded;
+  return verify_response(*decoded, request);
+}
+
+Result<VerifiedResponse> verify_response(const DecodedResponse& d, const ClientRequest& request) {
   if (d.response.version != request.version)
     return make_error(Errc::bad_version, 0,
                       fmt::format("KMS {} response to a {} request", to_string(d.response.version),

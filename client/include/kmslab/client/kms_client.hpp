@@ -52,6 +52,9 @@ struct KmsClientOptions {
   bool btfn = true;         // offer bind-time feature negotiation
   bool multiplexed = true;  // PFC_CONC_MPX on the bind (vlmcs -p turns it off)
   std::size_t max_pdu_size = protocol::rpc::kDefaultMaxPduSize;
+  // Notes on a verified response for a reader (what the ePID says, intervals out of range) in
+  // the observation's detail; a load generator that only counts outcomes turns them off.
+  bool describe_responses = true;
 };
 
 // The outcome of one activation request: the observation, plus the verified response when it

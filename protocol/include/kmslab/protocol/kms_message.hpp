@@ -149,6 +149,8 @@ struct VerifiedResponse {
 // SHA-256(salt_xor ^ D) == hash; v5 response IV == request IV; v6 XoredIVs == D; v6 HMAC with
 // slot offset 0, -1 or +1 (bad_integrity); CMID and client time echoed (bad_value).
 Result<VerifiedResponse> verify_response(ByteSpan payload, const ClientRequest& request);
+// The same checks on a response already decoded (a caller that reads its fields first decrypts once).
+Result<VerifiedResponse> verify_response(const DecodedResponse& decoded, const ClientRequest& request);
 
 // ---- host side ------------------------------------------------------------------------------
 

@@ -149,23 +149,26 @@ asio::awaitable<KmsSession::Read> KmsSession::read_pdu(SteadyTime deadline) {
     out.detail = cut ? fmt::format("the PDU was cut: the peer closed the connection after {} bytes of it", input_.size())
                      : describe_ec(ec);
   };
-  if (const auto ec = co_await input_.fill(socket_, rpc::kFramingPrefixSize)) {
-    failed(ec);
+  const auto header_error = co_await input_.fill(socket_, rpc::kFramingPrefixSize);
+  if (header_error) {
+    failed(header_error);
     co_return out;
   }
   const auto length = rpc::pdu_length(input_.data().first(rpc::kFramingPrefixSize), options_.max_pdu_size);
   if (!length) {
-    out.bytes = input_.size();
+    out.bytes = rpc::kFramingPrefixSize;  // the header that failed; bytes read past it are not this PDU's
     out.status = Read::Status::malformed;
     out.detail = "RPC framing: " + length.error().message();
     co_return out;
   }
-  if (const auto ec = co_await input_.fill(socket_, *length)) {
-    failed(ec);
+  const auto body_error = co_await input_.fill(socket_, *length);
+  if (body_error) {
+    failed(body_error);
     co_return out;
   }
   out.bytes = *length;
-  out.pdu.assign(input_.data().begin(), input_.data().begin() + static_cast<std::ptrdiff_t>(*length));
+  const auto pdu = input_.data().first(*length);
+  out.pdu.assign(pdu.begin(), pdu.end());
   input_.consume(*length);
   co_return out;
 }
@@ -230,10 +233,12 @@ asio::awaitable<BindObservation> KmsSession::bind() {
   const auto start = Clock::now();
   const auto deadline = step_deadline(start, options_.bind_timeout);
   auto finish = [&](BindOutcome outcome) {
+    // A deadline that passed as the last answer arrived left the socket shut down: not reusable.
+    const bool cut = watchdog_.expired();
     watchdog_.disarm();
     o.outcome = outcome;
     o.timing = {since_origin(start), std::chrono::duration_cast<Micros>(Clock::now() - start)};
-    if (outcome != BindOutcome::accepted) close();
+    if (outcome != BindOutcome::accepted || cut) close();
     return o;
   };
 
@@ -403,11 +408,12 @@ asio::awaitable<ActivationResult> KmsSession::activate(const p::KmsRequest& requ
   const auto call_id = call_id_++;
   ++requests_;
   auto finish = [&](ActivationOutcome outcome) {
+    const bool cut = watchdog_.expired();  // as in bind(): the socket may be shut down under an answer
     watchdog_.disarm();
     o.outcome = outcome;
     o.timing = {since_origin(start), std::chrono::duration_cast<Micros>(Clock::now() - start)};
-    const bool usable = outcome == ActivationOutcome::ok || outcome == ActivationOutcome::hresult ||
-                        outcome == ActivationOutcome::bad_response;
+    const bool usable = !cut && (outcome == ActivationOutcome::ok || outcome == ActivationOutcome::hresult ||
+                                 outcome == ActivationOutcome::bad_response);
     if (!usable) close();
     return std::move(result);
   };

@@ -53,9 +53,9 @@ SocketWatchdog::~SocketWatchdog() { disarm(); }
 void SocketWatchdog::arm_until(tcp::socket& socket, Clock::time_point deadline) {
   auto& s = *state_;
   std::lock_guard lock(s.mutex);
+  if (s.expired) return;  // the socket is cut for good; only disarm() starts over
   s.fd = socket.native_handle();
   s.deadline = deadline;
-  s.expired = false;
   if (s.waiting && s.waking_at <= deadline) return;  // it wakes first and sleeps on
   if (s.waiting) ++s.generation;                    // abandon the later wait (expires_at cancels it)
   s.wait_until(deadline);
@@ -66,6 +66,7 @@ void SocketWatchdog::disarm() {
   std::lock_guard lock(s.mutex);
   s.fd = -1;
   s.deadline = Clock::time_point::max();
+  s.expired = false;
   // Cancelled, not left to wake: a pending wait would keep its io_context's run() from
   // returning until the old deadline (a load run would end seconds late).
   if (!s.waiting) return;

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <optional>
+#include <thread>
 #include <string>
 
 namespace kmslab::net {
@@ -50,7 +51,40 @@ TEST(SocketWatchdog, ADeadlineThatPassesShutsThePendingReadDown) {
   io.run_for(5s);
   ASSERT_TRUE(end);
   EXPECT_TRUE(end->ec) << "the read must end with an error (EOF after the shutdown)";
-  EXPECT_GE(end->after, 50ms);
+  EXPECT_GE(end->after, 50ms - 1ms);
+  EXPECT_TRUE(watchdog.expired());
+}
+
+TEST(SocketWatchdog, ExpiryIsStickyUntilDisarmedEvenUnderASuccessfulRead) {
+  asio::io_context io;
+  Pair pair(io);
+  SocketWatchdog watchdog(io.get_executor(), SocketWatchdog::Cut::reads);
+  asio::write(pair.theirs, asio::buffer(std::string("queued")));
+  watchdog.arm(pair.ours, 0ms);
+  io.run_for(1s);  // the timer fires and cuts the socket; the queued bytes stay readable
+  ASSERT_TRUE(watchdog.expired());
+  std::array<char, 64> buffer{};
+  boost::system::error_code ec;
+  EXPECT_EQ(pair.ours.read_some(asio::buffer(buffer), ec), 6u) << "data queued before a cut is still read";
+  watchdog.arm(pair.ours, 10s);
+  EXPECT_TRUE(watchdog.expired()) << "re-arming must not hide that the socket is already cut";
+  watchdog.disarm();
+  EXPECT_FALSE(watchdog.expired());
+}
+
+TEST(SocketWatchdog, TheTimerMayFireOnAnotherThread) {
+  asio::io_context io;
+  Pair pair(io);
+  SocketWatchdog watchdog(io.get_executor());
+  std::array<char, 64> buffer{};
+  std::optional<ReadEnd> end;
+  watchdog.arm(pair.ours, 20ms);
+  start_read(pair.ours, buffer, end);
+  std::thread second([&] { io.run_for(5s); });
+  io.run_for(5s);
+  second.join();
+  ASSERT_TRUE(end);
+  EXPECT_TRUE(end->ec);
   EXPECT_TRUE(watchdog.expired());
 }
 
@@ -125,7 +159,7 @@ TEST(SocketWatchdog, DisarmedItLetsASlowReadFinishAndRunReturn) {
   SocketWatchdog watchdog(io.get_executor());
   std::array<char, 64> buffer{};
   std::optional<ReadEnd> end;
-  watchdog.arm(pair.ours, 20ms);
+  watchdog.arm(pair.ours, 30s);  // a wait left pending would hold io.run() for 30 s
   watchdog.disarm();
   start_read(pair.ours, buffer, end);
   asio::steady_timer late(io, 100ms);

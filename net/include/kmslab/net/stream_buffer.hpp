@@ -17,7 +17,8 @@ namespace kmslab::net {
 
 class StreamBuffer {
  public:
-  explicit StreamBuffer(std::size_t capacity = 4096) : storage_(capacity) {}
+  // 512 bytes hold a whole KMS request (about 300) and keep an idle connection small.
+  explicit StreamBuffer(std::size_t capacity = 512) : storage_(capacity) {}
 
   std::span<const std::uint8_t> data() const noexcept { return {storage_.data() + begin_, end_ - begin_}; }
   std::size_t size() const noexcept { return end_ - begin_; }

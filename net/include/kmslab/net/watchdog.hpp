@@ -10,7 +10,8 @@
 // down only the receiving side: a pending read ends, and the peer learns nothing until the owner
 // closes the socket, so a server can count the timeout before the client sees the close (reads
 // are then the only awaits it bounds). Moving a deadline
-// earlier re-arms the timer; disarm() cancels the wait, so nothing outlives the deadline's use.
+// earlier re-arms the timer; disarm() cancels the wait, so nothing outlives the deadline's use,
+// and clears the expiry.
 //
 // Contract: the owner calls arm/arm_until/disarm/expired from one coroutine; the timer's handler
 // may run on any thread of the executor (a mutex guards the shared state). The descriptor is
@@ -40,7 +41,9 @@ class SocketWatchdog {
   void arm(tcp::socket& socket, Clock::duration timeout) { arm_until(socket, Clock::now() + timeout); }
   void arm_until(tcp::socket& socket, Clock::time_point deadline);
   void disarm();
-  // True once a deadline passed while armed; stays true until the next arm.
+  // True from the moment a deadline passed while armed until disarm(). Check it after every
+  // await, successful or not: an operation that completed just as the deadline passed reports
+  // success on a socket that is already shut down. Arming an expired watchdog does nothing.
   bool expired() const;
 
  private:

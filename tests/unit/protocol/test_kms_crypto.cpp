@@ -216,6 +216,25 @@ TEST(RandomSource, SeededIsDeterministicAndSeedSensitive) {
   EXPECT_EQ(v, 9981545732273789042ull);
 }
 
+TEST(RandomSource, SplitMixIsTheReferenceSequenceAndSplitsFreely) {
+  // SplitMix64 from state 0: the reference implementation's first two outputs.
+  SplitMixRandom rng(0);
+  Bytes out(16);
+  rng.fill(std::span<std::uint8_t>(out).first(5));
+  rng.fill(std::span<std::uint8_t>(out).subspan(5));
+  auto word = [&](std::size_t at) {
+    std::uint64_t v = 0;
+    for (std::size_t i = 0; i < 8; ++i) v |= std::uint64_t{out[at + i]} << (8 * i);
+    return v;
+  };
+  EXPECT_EQ(word(0), 0xE220A8397B1DCDAFull);
+  EXPECT_EQ(word(8), 0x6E789E6AA1B965F4ull);
+  SplitMixRandom other(1);
+  Bytes differs(16);
+  other.fill(differs);
+  EXPECT_NE(out, differs);
+}
+
 TEST(RandomSource, OsRandomFillsDistinctBlocks) {
   OsRandom rng;
   std::set<Bytes> seen;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every benchmark, one command: codec micro-benchmarks (Google Benchmark), the KMS host against
 # the loopback ceiling plus probe latency (kms_load.sh), the DNS responder under kmslab load
-# (dns_load.sh) and against dnsmasq under dnsperf (dns_vs_dnsmasq.sh). Each prints the project's
+# (dns_load.sh) and against dnsmasq under dnsperf (dns_vs_dnsmasq.sh), and the host's memory with
+# 10,000 idle connections (idle_connections.sh). Each prints the project's
 # figure, the anchor's where there is one, and the ratio; this script collects their JSON lines
 # into one summary.
 #
@@ -34,6 +35,7 @@ micro() {
 run "codec micro-benchmarks" micro
 run "KMS host vs loopback ceiling, probe latency" bench/kms_load.sh "$SECS"
 run "DNS responder under kmslab load" bench/dns_load.sh "$SECS"
+run "KMS host memory with 10,000 idle connections" bench/idle_connections.sh 10000
 run "DNS responder vs dnsmasq (dnsperf)" env DNS_BENCH_ROUNDS=1 bench/dns_vs_dnsmasq.sh "$SECS"
 stage_end
 

@@ -37,7 +37,7 @@ class KmsTarget final : public LoadTarget {
     const auto cap = client::SteadyTime::clock::now() + config_.timeout;
     if (!config_.keepalive) {
       auto steps = co_await client::activate_once(config_.endpoints, next_request(), ivs_, options_, origin_, cap);
-      co_return classify_kms(steps.connect, steps.bind, steps.activation);
+      co_return within(cap, classify_kms(steps.connect, steps.bind, steps.activation));
     }
     // Keep-alive: take an idle bound connection, or open one for this slot. The pool therefore
     // holds as many connections as there were requests in flight at once.
@@ -58,10 +58,17 @@ class KmsTarget final : public LoadTarget {
     // A request the engine gave up on may have left a half-read response: never reuse it.
     const auto state = co_await asio::this_coro::cancellation_state;
     if (session->bound() && state.cancelled() == asio::cancellation_type::none) idle_.push_back(std::move(session));
-    co_return classify_kms(connected_, bound_, result.observation);
+    co_return within(cap, classify_kms(connected_, bound_, result.observation));
   }
 
  private:
+  // An answer that came after the request's deadline, before the watchdog woke to cut it, is a
+  // timeout, as the engine's own timer would have called it.
+  static Outcome within(client::SteadyTime cap, Outcome outcome) {
+    if (outcome.ok() && client::SteadyTime::clock::now() > cap) return Outcome::failure(OutcomeKind::timeout);
+    return outcome;
+  }
+
   // What a freshly installed volume client sends (as the probe does), with a new CMID each time:
   // a load is many clients, and the host's count window stays bounded whatever their number.
   p::KmsRequest next_request() {

@@ -17,10 +17,10 @@ void OsRandom::fill(std::span<std::uint8_t> out) {
   }
 }
 
-void SeededRandom::fill(std::span<std::uint8_t> out) {
+void WordRandom::fill(std::span<std::uint8_t> out) {
   for (auto& b : out) {
     if (left_ == 0) {
-      word_ = engine_();
+      word_ = next_word();
       left_ = 8;
     }
     b = static_cast<std::uint8_t>(word_);
@@ -29,20 +29,12 @@ void SeededRandom::fill(std::span<std::uint8_t> out) {
   }
 }
 
-void SplitMixRandom::fill(std::span<std::uint8_t> out) {
-  for (auto& b : out) {
-    if (left_ == 0) {
-      // SplitMix64 (Steele, Lea, Flood 2014): a Weyl sequence through a 64-bit mixer.
-      std::uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
-      z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-      z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-      word_ = z ^ (z >> 31);
-      left_ = 8;
-    }
-    b = static_cast<std::uint8_t>(word_);
-    word_ >>= 8;
-    --left_;
-  }
+std::uint64_t SplitMixRandom::next_word() {
+  // SplitMix64 (Steele, Lea, Flood 2014): a Weyl sequence through a 64-bit mixer.
+  std::uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
 }
 
 void ReplayRandom::fill(std::span<std::uint8_t> out) {

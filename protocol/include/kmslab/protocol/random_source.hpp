@@ -27,31 +27,39 @@ class OsRandom final : public RandomSource {
   void fill(std::span<std::uint8_t> out) override;
 };
 
-// Deterministic: bytes are the little-endian words of std::mt19937_64(seed), whose output the
-// C++ standard fixes, so a seed printed in a report replays the same bytes anywhere.
-class SeededRandom final : public RandomSource {
+// A deterministic generator of 64-bit words, handed out as bytes: each word little-endian, one
+// byte at a time, so splitting a draw into several fill() calls does not change the stream.
+class WordRandom : public RandomSource {
  public:
-  explicit SeededRandom(std::uint64_t seed) : engine_(seed) {}
-  void fill(std::span<std::uint8_t> out) override;
+  void fill(std::span<std::uint8_t> out) final;
 
  private:
-  std::mt19937_64 engine_;
+  virtual std::uint64_t next_word() = 0;
   std::uint64_t word_ = 0;
   unsigned left_ = 0;  // unread bytes of word_
+};
+
+// Deterministic: bytes are the little-endian words of std::mt19937_64(seed), whose output the
+// C++ standard fixes, so a seed printed in a report replays the same bytes anywhere.
+class SeededRandom final : public WordRandom {
+ public:
+  explicit SeededRandom(std::uint64_t seed) : engine_(seed) {}
+
+ private:
+  std::uint64_t next_word() override { return engine_(); }
+  std::mt19937_64 engine_;
 };
 
 // Deterministic and small (8 bytes of state, no warm-up): SplitMix64's words, little-endian. For
 // one random stream per connection, where a 2.5 KB mt19937_64 per connection would be most of
 // an idle connection's memory. The algorithm is fixed here, so a seed replays anywhere too.
-class SplitMixRandom final : public RandomSource {
+class SplitMixRandom final : public WordRandom {
  public:
   explicit SplitMixRandom(std::uint64_t seed) : state_(seed) {}
-  void fill(std::span<std::uint8_t> out) override;
 
  private:
+  std::uint64_t next_word() override;
   std::uint64_t state_;
-  std::uint64_t word_ = 0;
-  unsigned left_ = 0;  // unread bytes of word_
 };
 
 // Hands out exactly the given bytes, in order. Asking for more than is left is a test bug and

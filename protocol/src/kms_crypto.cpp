@@ -47,7 +47,7 @@ const EVP_CIPHER* aes128_algorithm(bool cbc) {
 }
 
 struct ThreadContexts {
-  ThreadContexts() : md(EVP_MD_CTX_new()), cipher(EVP_CIPHER_CTX_new()), hmac(EVP_MAC_CTX_new(hmac_algorithm())) {
+  ThreadContexts() : hmac(EVP_MAC_CTX_new(hmac_algorithm())), md(EVP_MD_CTX_new()), cipher(EVP_CIPHER_CTX_new()) {
     char digest[] = "SHA2-256";
     const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0), OSSL_PARAM_construct_end()};
     if (md == nullptr || cipher == nullptr || hmac == nullptr || EVP_MAC_CTX_set_params(hmac, params) != 1) {
@@ -64,19 +64,19 @@ struct ThreadContexts {
     EVP_MAC_CTX_free(hmac);
   }
 
-  // contexts() fetches it before constructing, so a failed fetch leaks no context.
   static EVP_MAC* hmac_algorithm() {
     static EVP_MAC* const mac = fetched(EVP_MAC_fetch(nullptr, "HMAC", nullptr), "EVP_MAC_fetch(HMAC)");
     return mac;
   }
 
+  // hmac first: its initialiser fetches the algorithm, so a failed fetch throws before any
+  // context is allocated.
+  EVP_MAC_CTX* hmac;
   EVP_MD_CTX* md;
   EVP_CIPHER_CTX* cipher;
-  EVP_MAC_CTX* hmac;
 };
 
 ThreadContexts& contexts() {
-  (void)ThreadContexts::hmac_algorithm();
   thread_local ThreadContexts mine;
   return mine;
 }

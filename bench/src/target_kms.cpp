@@ -47,13 +47,14 @@ class KmsTarget final : public LoadTarget {
       idle_.pop_back();
     } else {
       session = std::make_unique<client::KmsSession>(executor_, options_, origin_);
-      session->cap_deadlines(cap);
+    }
+    session->cap_deadlines(cap);
+    if (!session->bound()) {
       auto connect = co_await session->connect(config_.endpoints);
       if (connect.outcome != client::ConnectOutcome::ok) co_return classify_kms(connect, {}, {});
       auto bind = co_await session->bind();
       if (bind.outcome != client::BindOutcome::accepted) co_return classify_kms(connect, bind, {});
     }
-    session->cap_deadlines(cap);
     auto result = co_await session->activate(next_request(), ivs_);
     // A request the engine gave up on may have left a half-read response: never reuse it.
     const auto state = co_await asio::this_coro::cancellation_state;

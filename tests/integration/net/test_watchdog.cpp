@@ -32,162 +32,142 @@ struct ReadEnd {
   Clock::duration after{};
 };
 
-// Starts a read on `socket`; `out` is set when it completes.
-void start_read(tcp::socket& socket, std::array<char, 64>& buffer, std::optional<ReadEnd>& out) {
-  const auto start = Clock::now();
-  socket.async_read_some(asio::buffer(buffer), [&out, start](boost::system::error_code ec, std::size_t n) {
-    out = ReadEnd{ec, n, Clock::now() - start};
-  });
-}
+// A connected loopback pair, a read on our side to watch, and a way to make the peer write later.
+class SocketWatchdogTest : public ::testing::Test {
+ protected:
+  // Starts a read on our socket; end_ is set when it completes.
+  void start_read() {
+    const auto start = Clock::now();
+    pair_.ours.async_read_some(asio::buffer(buffer_), [this, start](boost::system::error_code ec, std::size_t n) {
+      end_ = ReadEnd{ec, n, Clock::now() - start};
+    });
+  }
+  // The peer writes `text` after `delay`, from the io_context.
+  void peer_writes_after(std::chrono::milliseconds delay, std::string text) {
+    peer_timer_.expires_after(delay);
+    peer_timer_.async_wait([this, text = std::move(text)](boost::system::error_code) {
+      asio::write(pair_.theirs, asio::buffer(text));
+    });
+  }
 
-TEST(SocketWatchdog, ADeadlineThatPassesShutsThePendingReadDown) {
-  asio::io_context io;
-  Pair pair(io);
-  SocketWatchdog watchdog(io.get_executor());
-  std::array<char, 64> buffer{};
-  std::optional<ReadEnd> end;
-  watchdog.arm(pair.ours, 50ms);
-  start_read(pair.ours, buffer, end);
-  io.run_for(5s);
-  ASSERT_TRUE(end);
-  EXPECT_TRUE(end->ec) << "the read must end with an error (EOF after the shutdown)";
-  EXPECT_GE(end->after, 50ms - 1ms);
+  asio::io_context io_;
+  Pair pair_{io_};
+  std::array<char, 64> buffer_{};
+  std::optional<ReadEnd> end_;
+  asio::steady_timer peer_timer_{io_};
+};
+
+TEST_F(SocketWatchdogTest, ADeadlineThatPassesShutsThePendingReadDown) {
+  SocketWatchdog watchdog(io_.get_executor());
+  watchdog.arm(pair_.ours, 50ms);
+  start_read();
+  io_.run_for(5s);
+  ASSERT_TRUE(end_);
+  EXPECT_TRUE(end_->ec) << "the read must end with an error (EOF after the shutdown)";
+  EXPECT_GE(end_->after, 50ms - 1ms);
   EXPECT_TRUE(watchdog.expired());
 }
 
-TEST(SocketWatchdog, ExpiryIsStickyUntilDisarmedEvenUnderASuccessfulRead) {
-  asio::io_context io;
-  Pair pair(io);
-  SocketWatchdog watchdog(io.get_executor(), SocketWatchdog::Cut::reads);
-  asio::write(pair.theirs, asio::buffer(std::string("queued")));
-  watchdog.arm(pair.ours, 0ms);
-  io.run_for(1s);  // the timer fires and cuts the socket; the queued bytes stay readable
+TEST_F(SocketWatchdogTest, ExpiryIsStickyUntilDisarmedEvenUnderASuccessfulRead) {
+  SocketWatchdog watchdog(io_.get_executor(), SocketWatchdog::Cut::reads);
+  asio::write(pair_.theirs, asio::buffer(std::string("queued")));
+  watchdog.arm(pair_.ours, 0ms);
+  io_.run_for(1s);  // the timer fires and cuts the socket; the queued bytes stay readable
   ASSERT_TRUE(watchdog.expired());
-  std::array<char, 64> buffer{};
   boost::system::error_code ec;
-  EXPECT_EQ(pair.ours.read_some(asio::buffer(buffer), ec), 6u) << "data queued before a cut is still read";
-  watchdog.arm(pair.ours, 10s);
+  EXPECT_EQ(pair_.ours.read_some(asio::buffer(buffer_), ec), 6u) << "data queued before a cut is still read";
+  watchdog.arm(pair_.ours, 10s);
   EXPECT_TRUE(watchdog.expired()) << "re-arming must not hide that the socket is already cut";
   watchdog.disarm();
   EXPECT_FALSE(watchdog.expired());
 }
 
-TEST(SocketWatchdog, TheTimerMayFireOnAnotherThread) {
-  asio::io_context io;
-  Pair pair(io);
-  SocketWatchdog watchdog(io.get_executor());
-  std::array<char, 64> buffer{};
-  std::optional<ReadEnd> end;
-  watchdog.arm(pair.ours, 20ms);
-  start_read(pair.ours, buffer, end);
-  std::thread second([&] { io.run_for(5s); });
-  io.run_for(5s);
+TEST_F(SocketWatchdogTest, TheTimerMayFireOnAnotherThread) {
+  SocketWatchdog watchdog(io_.get_executor());
+  watchdog.arm(pair_.ours, 20ms);
+  start_read();
+  std::thread second([&] { io_.run_for(5s); });
+  io_.run_for(5s);
   second.join();
-  ASSERT_TRUE(end);
-  EXPECT_TRUE(end->ec);
+  ASSERT_TRUE(end_);
+  EXPECT_TRUE(end_->ec);
   EXPECT_TRUE(watchdog.expired());
 }
 
-TEST(SocketWatchdog, CuttingReadsOnlyTellsThePeerNothingUntilTheOwnerCloses) {
-  asio::io_context io;
-  Pair pair(io);
-  SocketWatchdog watchdog(io.get_executor(), SocketWatchdog::Cut::reads);
-  std::array<char, 64> buffer{};
-  std::optional<ReadEnd> end;
-  watchdog.arm(pair.ours, 20ms);
-  start_read(pair.ours, buffer, end);
-  io.run_for(5s);
-  ASSERT_TRUE(end);
+TEST_F(SocketWatchdogTest, CuttingReadsOnlyTellsThePeerNothingUntilTheOwnerCloses) {
+  SocketWatchdog watchdog(io_.get_executor(), SocketWatchdog::Cut::reads);
+  watchdog.arm(pair_.ours, 20ms);
+  start_read();
+  io_.run_for(5s);
+  ASSERT_TRUE(end_);
   EXPECT_TRUE(watchdog.expired());
-  pair.theirs.non_blocking(true);
+  pair_.theirs.non_blocking(true);
   boost::system::error_code ec;
-  pair.theirs.read_some(asio::buffer(buffer), ec);
+  pair_.theirs.read_some(asio::buffer(buffer_), ec);
   EXPECT_EQ(ec, asio::error::would_block) << "the peer saw the cut before the owner closed: " << ec.message();
-  pair.ours.close();
-  pair.theirs.non_blocking(false);
-  pair.theirs.read_some(asio::buffer(buffer), ec);
+  pair_.ours.close();
+  pair_.theirs.non_blocking(false);
+  pair_.theirs.read_some(asio::buffer(buffer_), ec);
   EXPECT_EQ(ec, asio::error::eof);
 }
 
-TEST(SocketWatchdog, MovingTheDeadlineLaterKeepsTheReadAlive) {
-  asio::io_context io;
-  Pair pair(io);
-  SocketWatchdog watchdog(io.get_executor());
-  std::array<char, 64> buffer{};
-  std::optional<ReadEnd> end;
-  watchdog.arm(pair.ours, 30ms);
-  watchdog.arm(pair.ours, 300ms);  // the timer still wakes at 30 ms, sees the new deadline, sleeps on
-  start_read(pair.ours, buffer, end);
-  io.run_for(5s);
-  ASSERT_TRUE(end);
-  EXPECT_GE(end->after, 300ms - 1ms);
+TEST_F(SocketWatchdogTest, MovingTheDeadlineLaterKeepsTheReadAlive) {
+  SocketWatchdog watchdog(io_.get_executor());
+  watchdog.arm(pair_.ours, 30ms);
+  watchdog.arm(pair_.ours, 300ms);  // the timer still wakes at 30 ms, sees the new deadline, sleeps on
+  start_read();
+  io_.run_for(5s);
+  ASSERT_TRUE(end_);
+  EXPECT_GE(end_->after, 300ms - 1ms);
   EXPECT_TRUE(watchdog.expired());
 }
 
-TEST(SocketWatchdog, MovingTheDeadlineEarlierWakesAtTheEarlierOne) {
-  asio::io_context io;
-  Pair pair(io);
-  SocketWatchdog watchdog(io.get_executor());
-  std::array<char, 64> buffer{};
-  std::optional<ReadEnd> end;
-  watchdog.arm(pair.ours, 60s);
-  watchdog.arm(pair.ours, 20ms);
-  start_read(pair.ours, buffer, end);
-  io.run_for(10s);
-  ASSERT_TRUE(end) << "the read outlived the earlier deadline";
+TEST_F(SocketWatchdogTest, MovingTheDeadlineEarlierWakesAtTheEarlierOne) {
+  SocketWatchdog watchdog(io_.get_executor());
+  watchdog.arm(pair_.ours, 60s);
+  watchdog.arm(pair_.ours, 20ms);
+  start_read();
+  io_.run_for(10s);
+  ASSERT_TRUE(end_) << "the read outlived the earlier deadline";
   EXPECT_TRUE(watchdog.expired());
 }
 
-TEST(SocketWatchdog, DataBeforeTheDeadlineIsReadAndNothingExpires) {
-  asio::io_context io;
-  Pair pair(io);
-  SocketWatchdog watchdog(io.get_executor());
-  std::array<char, 64> buffer{};
-  std::optional<ReadEnd> end;
-  watchdog.arm(pair.ours, 10s);
-  start_read(pair.ours, buffer, end);
-  asio::write(pair.theirs, asio::buffer(std::string("kms")));
-  while (!end) io.run_one_for(5s);
-  EXPECT_FALSE(end->ec);
-  EXPECT_EQ(end->bytes, 3u);
+TEST_F(SocketWatchdogTest, DataBeforeTheDeadlineIsReadAndNothingExpires) {
+  SocketWatchdog watchdog(io_.get_executor());
+  watchdog.arm(pair_.ours, 10s);
+  start_read();
+  asio::write(pair_.theirs, asio::buffer(std::string("kms")));
+  while (!end_) io_.run_one_for(5s);
+  EXPECT_FALSE(end_->ec);
+  EXPECT_EQ(end_->bytes, 3u);
   EXPECT_FALSE(watchdog.expired());
 }
 
-TEST(SocketWatchdog, DisarmedItLetsASlowReadFinishAndRunReturn) {
-  asio::io_context io;
-  Pair pair(io);
-  SocketWatchdog watchdog(io.get_executor());
-  std::array<char, 64> buffer{};
-  std::optional<ReadEnd> end;
-  watchdog.arm(pair.ours, 30s);  // a wait left pending would hold io.run() for 30 s
+TEST_F(SocketWatchdogTest, DisarmedItLetsASlowReadFinishAndRunReturn) {
+  SocketWatchdog watchdog(io_.get_executor());
+  watchdog.arm(pair_.ours, 30s);  // a wait left pending would hold io_.run() for 30 s
   watchdog.disarm();
-  start_read(pair.ours, buffer, end);
-  asio::steady_timer late(io, 100ms);
-  late.async_wait([&](boost::system::error_code) { asio::write(pair.theirs, asio::buffer(std::string("late"))); });
+  start_read();
+  peer_writes_after(100ms, "late");
   const auto start = Clock::now();
-  io.run();  // returns once the read is done: the disarmed watchdog holds no pending wait
-  ASSERT_TRUE(end);
-  EXPECT_FALSE(end->ec) << end->ec.message();
-  EXPECT_EQ(end->bytes, 4u);
+  io_.run();  // returns once the read is done: the disarmed watchdog holds no pending wait
+  ASSERT_TRUE(end_);
+  EXPECT_FALSE(end_->ec) << end_->ec.message();
+  EXPECT_EQ(end_->bytes, 4u);
   EXPECT_FALSE(watchdog.expired());
   EXPECT_LT(Clock::now() - start, 5s);
 }
 
-TEST(SocketWatchdog, DestroyedItNeverTouchesTheSocket) {
-  asio::io_context io;
-  Pair pair(io);
-  std::array<char, 64> buffer{};
-  std::optional<ReadEnd> end;
+TEST_F(SocketWatchdogTest, DestroyedItNeverTouchesTheSocket) {
   {
-    SocketWatchdog watchdog(io.get_executor());
-    watchdog.arm(pair.ours, 10ms);
+    SocketWatchdog watchdog(io_.get_executor());
+    watchdog.arm(pair_.ours, 10ms);
   }
-  start_read(pair.ours, buffer, end);
-  asio::steady_timer later(io, 100ms);
-  later.async_wait([&](boost::system::error_code) { asio::write(pair.theirs, asio::buffer(std::string("ok"))); });
-  io.run();
-  ASSERT_TRUE(end);
-  EXPECT_FALSE(end->ec) << end->ec.message();
+  start_read();
+  peer_writes_after(100ms, "ok");
+  io_.run();
+  ASSERT_TRUE(end_);
+  EXPECT_FALSE(end_->ec) << end_->ec.message();
 }
 
 // Runs `task` to completion on `io`.

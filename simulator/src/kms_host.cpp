@@ -107,16 +107,31 @@ asio::awaitable<void> KmsHost::session(tcp::socket& socket) {
 
   // One buffered read usually brings a whole PDU; the watchdog bounds the wait for the next PDU
   // by idle_timeout and the rest of a started one by read_timeout, with no timer work per read.
+  // A PDU starts at its first byte, not once its 10-byte framing prefix is complete: otherwise a
+  // client dripping the prefix a byte at a time holds its slot for idle_timeout + read_timeout.
   net::StreamBuffer input;
   // Reads only: the client sees the connection close after the timeout is counted, as before.
   net::SocketWatchdog watchdog(socket.get_executor(), net::SocketWatchdog::Cut::reads);
   for (;;) {
-    watchdog.arm(socket, spec_.idle_timeout);
-    const auto header_error = co_await input.fill(socket, rpc::kFramingPrefixSize);
-    if (header_error) {
-      if (watchdog.expired()) ++counters_.timeouts;
-      else if (input.size() > 0) ++counters_.incomplete;
-      co_return;
+    if (input.size() == 0) {
+      watchdog.arm(socket, spec_.idle_timeout);
+      const auto idle_error = co_await input.fill(socket, 1);
+      if (idle_error) {  // EOF between PDUs is a normal end; only the idle deadline is counted
+        if (watchdog.expired()) ++counters_.timeouts;
+        co_return;
+      }
+    }
+    // The PDU has started; from here on, reading the rest of it is bounded by read_timeout.
+    bool read_deadline_armed = false;
+    if (input.size() < rpc::kFramingPrefixSize) {
+      watchdog.arm(socket, spec_.read_timeout);
+      read_deadline_armed = true;
+      const auto header_error = co_await input.fill(socket, rpc::kFramingPrefixSize);
+      if (header_error) {
+        if (watchdog.expired()) ++counters_.timeouts;
+        else ++counters_.incomplete;
+        co_return;
+      }
     }
     auto length = rpc::pdu_length(input.data().first(rpc::kFramingPrefixSize), spec_.max_pdu_size);
     if (!length) {
@@ -125,7 +140,8 @@ asio::awaitable<void> KmsHost::session(tcp::socket& socket) {
       co_return;
     }
     if (input.size() < *length) {
-      watchdog.arm(socket, spec_.read_timeout);
+      // Armed once per PDU: the deadline runs from its first byte, not from its prefix.
+      if (!read_deadline_armed) watchdog.arm(socket, spec_.read_timeout);
       const auto body_error = co_await input.fill(socket, *length);
       if (body_error) {
         if (watchdog.expired()) ++counters_.timeouts;

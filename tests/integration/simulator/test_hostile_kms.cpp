@@ -1,7 +1,7 @@
 // Hostile input to a running KMS host over TCP (issue 8): over 10,000 seeded messages — garbage
 // framing, frag_length beyond the PDU limit, PDUs cut off part-way, random and mutated PDUs with
-// valid framing — one per connection, while 200 idle half-sent connections and a few slow-drip
-// clients hold descriptors. Afterwards: a real client still activates, every connection and
+// valid framing — one per connection, while 200 idle connections and a few slow-drip clients hold
+// descriptors. Afterwards: a real client still activates, every connection and
 // descriptor is gone, and the host's counters account for every message that arrived.
 #include "hostile_util.hpp"
 
@@ -104,12 +104,12 @@ TEST(HostileKms, TenThousandBadMessagesThenAGoodActivation) {
   const std::size_t fds_before = open_fds();
   SCOPED_TRACE(fmt::format("seeds {:#x}, {:#x}", kKmsSeed, kKmsSeed + 1));
 
-  // Held connections: 5 bytes of a prefix, then nothing until the flood is over.
+  // Held connections: idle (no byte of a PDU, so only idle_timeout bounds them) until the flood
+  // is over. A connection holding part of a PDU is cut by read_timeout, as the slow drips are.
   std::vector<std::unique_ptr<RawTcp>> held;
   for (std::size_t i = 0; i < kHeld; ++i) {
     held.push_back(std::make_unique<RawTcp>());
     ASSERT_EQ(held.back()->connect(port, 2000ms), ConnectOutcome::connected);
-    ASSERT_TRUE(held.back()->send({5, 0, 11, 3, 0x10}));
   }
   // Slow drip: a whole prefix announcing 72 bytes, then silence: read_timeout cuts them off.
   std::vector<std::unique_ptr<RawTcp>> slow;
@@ -164,7 +164,7 @@ TEST(HostileKms, TenThousandBadMessagesThenAGoodActivation) {
   EXPECT_EQ(j["connections_accepted"].get<std::uint64_t>(), connections);
   EXPECT_EQ(j["connections_rejected"].get<std::uint64_t>(), 0u);
   EXPECT_EQ(c.timeouts.load(), kSlowDrip);
-  EXPECT_EQ(c.incomplete.load(), all.short_input + all.cut + kHeld);
+  EXPECT_EQ(c.incomplete.load(), all.short_input + all.cut);
   EXPECT_EQ(c.oversized.load(), all.oversized);
   // The good exchange is a bind and a request (plus an alter_context when the bind asks).
   const std::uint64_t good_pdus = 2 + c.alter_contexts.load();

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <poll.h>
+
 #include <thread>
 
 namespace kmslab::simulator {
@@ -129,6 +131,41 @@ TEST_F(KmsHostTest, SlowDripClientIsCutOffByTheReadDeadline) {
   EXPECT_GE(waited, 150ms);
   EXPECT_LT(waited, 5s);
   EXPECT_EQ(host_->counters().timeouts.load(), 1u);
+}
+
+// A client dripping one byte at a time holds its slot for the read deadline, not for the idle
+// deadline plus the read deadline: the read deadline starts at a PDU's first byte, before the
+// 10-byte framing prefix is complete. idle_timeout is far beyond the hang guard here, so the cut
+// can only come from read_timeout, and it comes before the prefix is complete.
+TEST_F(KmsHostTest, ReadDeadlineStartsAtTheFirstByteOfAPdu) {
+  KmsHostSpec spec;
+  spec.read_timeout = 300ms;
+  spec.idle_timeout = 60s;
+  start(spec);
+  net::asio::io_context client;
+  net::tcp::socket s(client);
+  s.connect(v4());
+  const auto bind = rpc::encode(rpc::make_client_bind()).value();
+  // One byte, then up to 200 ms watching for the host's close; bounded by the bind's length and
+  // by 50 rounds (10 s, the hang guard).
+  std::size_t sent = 0;
+  bool closed = false;
+  for (int round = 0; round < 50 && !closed && sent < bind.size(); ++round) {
+    boost::system::error_code ec;
+    net::asio::write(s, net::asio::buffer(bind.data() + sent, 1), ec);
+    if (ec) break;
+    ++sent;
+    pollfd readable{s.native_handle(), POLLIN, 0};
+    if (::poll(&readable, 1, 200) == 1) {
+      std::array<char, 1> buf{};
+      net::asio::read(s, net::asio::buffer(buf), ec);
+      closed = ec == net::asio::error::eof || ec == net::asio::error::connection_reset;
+    }
+  }
+  EXPECT_TRUE(closed) << "the host kept a dripping client for 50 rounds";
+  EXPECT_LT(sent, rpc::kFramingPrefixSize) << "the deadline started only after the framing prefix";
+  EXPECT_EQ(host_->counters().timeouts.load(), 1u);
+  EXPECT_EQ(host_->counters().incomplete.load(), 0u);
 }
 
 }  // namespace

@@ -6,8 +6,8 @@
 // Windows clients and vlmcs do. Bounds: at most `max_connections` open connections (beyond it
 // a connection is closed at once), a PDU larger than `max_pdu_size` closes the connection, a
 // call spanning more than `max_fragments` fragments is malformed, the
-// wait for the next PDU is bounded by `idle_timeout` and reading the rest of a PDU by
-// `read_timeout` (a slow-drip client is cut off). Malformed input closes that one connection and
+// wait for the next PDU is bounded by `idle_timeout` and reading a PDU, from its first byte, by
+// `read_timeout` (a slow-drip client is cut off, even while it drips the framing prefix). Malformed input closes that one connection and
 // is counted; the server keeps serving.
 // Faults (set_fault_engine): at each stage of a connection (accept; each bind / alter_context;
 // each request; the response) the session asks the FaultEngine for hits and carries out the

@@ -73,6 +73,22 @@ bool add_zone_files(const ServeOptions& options, simulator::SimulatorConfig& con
   return true;
 }
 
+// How often a drain looks whether anything is still in flight: short next to any drain worth
+// giving, and a handful of wake-ups in all.
+constexpr std::chrono::milliseconds kDrainPoll{10};
+
+// Stops `io` as soon as the site holds no KMS connection (an idle site exits at once), else at
+// `deadline`. The listeners are closed already, so the count only falls.
+void drain_then_stop(net::asio::io_context& io, const simulator::Site& site,
+                     std::chrono::steady_clock::time_point deadline) {
+  if (site.open_kms_connections() == 0 || std::chrono::steady_clock::now() >= deadline) {
+    io.stop();
+    return;
+  }
+  auto timer = std::make_shared<net::asio::steady_timer>(io, std::min(deadline, std::chrono::steady_clock::now() + kDrainPoll));
+  timer->async_wait([&io, &site, deadline, timer](const boost::system::error_code&) { drain_then_stop(io, site, deadline); });
+}
+
 int run_serve(const ServeOptions& options) {
   if (options.config.empty() && options.zones.empty()) {
     fmt::print(stderr, "kmslab serve: give --config, --zone or both\n");
@@ -135,9 +151,9 @@ int run_serve(const ServeOptions& options) {
     if (verbosity >= 2) fmt::print(stderr, "kmslab serve: signal {}, draining for up to {} ms\n", signal, options.drain_ms);
     if (control) control->stop();
     site.stop(std::chrono::milliseconds(options.drain_ms));
-    // Stop the loop once in-flight exchanges had their chance to finish.
-    auto timer = std::make_shared<net::asio::steady_timer>(io, std::chrono::milliseconds(options.drain_ms + 100));
-    timer->async_wait([&io, timer](const boost::system::error_code&) { io.stop(); });
+    // Stop the loop once in-flight exchanges finished, or had their chance to (the drain, plus a
+    // moment for the sessions cut at its end to close).
+    drain_then_stop(io, site, std::chrono::steady_clock::now() + std::chrono::milliseconds(options.drain_ms + 100));
   });
 
   std::vector<std::thread> workers;
@@ -181,7 +197,8 @@ void add_serve_command(CLI::App& app, Action& action) {
   cmd->add_option("--threads", options->threads, "Threads running the event loop (for load tests)")
       ->check(CLI::Range(1u, 64u))
       ->capture_default_str();
-  cmd->add_option("--drain-ms", options->drain_ms, "On SIGINT/SIGTERM, time given to in-flight exchanges")
+  cmd->add_option("--drain-ms", options->drain_ms,
+                  "On SIGINT/SIGTERM, time given to in-flight exchanges (exits as soon as none is left)")
       ->check(CLI::Range(0u, 60000u))
       ->capture_default_str();
   cmd->add_option("--control", options->control,

@@ -192,6 +192,12 @@ void Site::stop(std::chrono::milliseconds drain) {
   if (sntp_) sntp_->stop();
 }
 
+std::size_t Site::open_kms_connections() const {
+  std::size_t open = 0;
+  for (const auto& h : hosts_) open += h->open_connections();
+  return open;
+}
+
 std::string Site::dns_endpoint() const {
   return dns_ ? net::format_endpoint(dns_->udp_endpoint()) : std::string();
 }

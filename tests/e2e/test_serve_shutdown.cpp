@@ -131,5 +131,18 @@ TEST(CliServeShutdown, SigtermMidTrafficFinishesInFlightExchangesAndLogsEveryOne
   EXPECT_GE(logged.size(), 8u);
 }
 
+// With nothing in flight there is nothing to drain: an idle serve exits at SIGTERM instead of
+// waiting out --drain-ms. The drain here (60 s) is far beyond the hang guard (20 s), so only an
+// early exit passes.
+TEST(CliServeShutdown, IdleServeExitsAtSigtermWithoutWaitingForTheDrain) {
+  const std::string config = ::testing::TempDir() + "/idle-sim.yaml";
+  std::ofstream(config) << "dns: {enabled: false}\nsntp: {enabled: false}\nkms_hosts:\n  - name: kms1\n";
+  CliProcess serve({"serve", "--config", config, "--drain-ms", "60000"});
+  ASSERT_TRUE(serve.read_line(10s)) << "no ready line";
+  serve.signal(SIGTERM);
+  const auto result = serve.wait(20s);
+  EXPECT_EQ(result.exit_code, 0) << "still draining an idle site (-1: killed by the hang guard)\n" << result.err;
+}
+
 }  // namespace e2e_serve_shutdown
 }  // namespace

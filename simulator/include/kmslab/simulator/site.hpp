@@ -44,6 +44,9 @@ class Site {
   // unwritable activation log, a zone record that does not parse).
   boost::system::result<void, std::string> start();
   void stop(std::chrono::milliseconds drain = std::chrono::milliseconds(0));
+  // Connections the KMS hosts still hold, summed: what a drain waits for (an exchange in flight
+  // is an open connection; DNS and SNTP are stopped at once and hold nothing).
+  std::size_t open_kms_connections() const;
 
   const SimulatorConfig& config() const noexcept { return config_; }
   SkewedClock& clock() noexcept { return clock_; }

@@ -2,8 +2,10 @@
 // open-loop (or closed-loop) load and report latency percentiles without coordinated omission.
 // The option logic is kmslab::bench::plan_load() (pure, unit-tested), the work LoadDriver with a
 // target from make_target_factory(); this file binds options, prints and picks the exit code:
-// 0 the run passed, 1 more requests failed than --max-error-rate allows, 2 usage or I/O error.
+// 0 the run passed, 1 more requests failed than --max-error-rate allows, 2 usage or I/O error,
+// 130 interrupted (the report of what was done is still written, marked interrupted).
 #include "commands.hpp"
+#include "stop_signals.hpp"
 
 #include "kmslab/bench/load_driver.hpp"
 #include "kmslab/bench/load_plan.hpp"
@@ -12,17 +14,14 @@
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
-#include <signal.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
 #include <memory>
 #include <string>
-#include <thread>
 
 namespace kmslab::cli {
 namespace {
@@ -51,64 +50,28 @@ std::string utc_now() {
   return buf;
 }
 
-// SIGINT / SIGTERM end the run early and still report: the signals are blocked in every thread
-// (the engine's threads inherit the mask) and taken by this watcher with a bounded wait, so the
-// handler is ordinary code and the watcher ends with the run.
-class SignalWatch {
- public:
-  explicit SignalWatch(bench::LoadDriver& driver) {
-    sigemptyset(&set_);
-    sigaddset(&set_, SIGINT);
-    sigaddset(&set_, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set_, &old_);
-    thread_ = std::thread([this, &driver] {
-      const timespec tick{0, 100'000'000};
-      while (!done_.load()) {
-        if (sigtimedwait(&set_, nullptr, &tick) > 0) {
-          interrupted_ = true;
-          driver.stop();
-        }
-      }
-    });
-  }
-  ~SignalWatch() {
-    done_ = true;
-    thread_.join();
-    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
-  }
-  bool interrupted() const { return interrupted_.load(); }
-
- private:
-  sigset_t set_{}, old_{};
-  std::atomic<bool> done_{false};
-  std::atomic<bool> interrupted_{false};
-  std::thread thread_;
-};
-
 int run_load(const LoadCliArgs& args) {
   auto plan = bench::plan_load(args.load);
   if (!plan) return usage_error("load", plan.error().message);
   auto factory = bench::make_target_factory(plan->url, plan->settings);
   if (!factory) return usage_error("load", factory.error().message);
-  if (!args.quiet)
-    for (const auto& note : plan->notes) fmt::print(stderr, "kmslab load: {}\n", note);
 
   const auto& o = plan->options;
   bench::LoadDriver driver(o, std::move(*factory));
+  // Taken before the notes are printed and the engine's threads start (they inherit the mask).
+  StopSignals signals("load", [&driver] { driver.stop(); });
+  if (!args.quiet)
+    for (const auto& note : plan->notes) fmt::print(stderr, "kmslab load: {}\n", note);
   const bool tty = ::isatty(STDERR_FILENO) == 1 && !args.quiet;
   const std::string started_at = utc_now();
-  bench::Result<bench::LoadReport> report = bench::make_error(bench::Errc::bad_argument, "not run");
-  bool interrupted = false;
-  {
-    SignalWatch signals(driver);
-    std::function<void(const bench::Progress&)> progress;
-    if (tty) progress = [](const bench::Progress& p) { fmt::print(stderr, "\r{}\x1b[K", bench::format_progress(p)); };
-    report = driver.run(progress, std::chrono::milliseconds(500));
-    interrupted = signals.interrupted();
-  }
+  std::function<void(const bench::Progress&)> progress;
+  if (tty) progress = [](const bench::Progress& p) { fmt::print(stderr, "\r{}\x1b[K", bench::format_progress(p)); };
+  auto report = driver.run(progress, std::chrono::milliseconds(500));
+  const bool interrupted = signals.interrupted();
   if (tty) fmt::print(stderr, "\r\x1b[K");
   if (!report) return usage_error("load", report.error().message);
   for (auto& run : report->runs) run.started_at = started_at;
+  report->interrupted = interrupted;
   if (interrupted) fmt::print(stderr, "kmslab load: interrupted, reporting what was done\n");
 
   const auto judgement = bench::judge(*report, plan->max_error_rate);
@@ -123,6 +86,7 @@ int run_load(const LoadCliArgs& args) {
     fmt::print("{}", bench::render_text(*report));
   }
   if (!args.quiet) fmt::print(stderr, "kmslab load: {}\n", judgement.summary);
+  if (interrupted) return kExitInterrupted;
   return judgement.passed ? kExitOk : kExitProblem;
 }
 
@@ -160,7 +124,9 @@ void add_load_command(CLI::App& app, Action& action) {
   cmd->footer(
       "Open loop (--rate) charges each request from the time it was due, so a stalled target shows in\n"
       "every percentile it delayed (coordinated-omission correction). Exit: 0 passed, 1 failed requests\n"
-      "above --max-error-rate (default: any), 2 usage. Use loopback or lab targets only.\n");
+      "above --max-error-rate (default: any), 2 usage, 130 interrupted (SIGINT/SIGTERM: the report of\n"
+      "what was done is still printed and written, marked \"interrupted\": true). Use loopback or lab\n"
+      "targets only.\n");
   cmd->callback([&action, a] {
     a->load.interval_log = !a->interval_log.empty();
     action = [a] { return run_load(*a); };

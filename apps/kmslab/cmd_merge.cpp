@@ -2,6 +2,7 @@
 // histograms add exactly (same layout required), so the merged percentiles are those of one
 // generator that had sent everything; counts, errors by kind and achieved rates add.
 #include "commands.hpp"
+#include "stop_signals.hpp"
 
 #include "kmslab/bench/load_report.hpp"
 
@@ -17,13 +18,18 @@ namespace kmslab::cli {
 
 void add_merge_command(CLI::App& app, Action& action) {
   auto* cmd = app.add_subcommand("merge", "Add load reports (kmslab load --json) from several generators into one");
+  cmd->footer(
+      "Exit: 0 merged, 2 a report cannot be read or added, 130 the result is partial: SIGINT/SIGTERM\n"
+      "stopped the merge (the files not read yet are left out) or an input was itself interrupted;\n"
+      "the merged report is still printed, marked \"interrupted\": true.");
   auto files = std::make_shared<std::vector<std::string>>();
   auto json = std::make_shared<bool>(false);
   cmd->add_option("reports", *files, "report files (JSON, schema_version 1) to add together")->required();
   cmd->add_flag("--json", *json, "print the merged report as JSON instead of text");
   cmd->callback([&action, files, json] {
     action = [files, json] {
-      auto merged = bench::merge_report_files(*files);
+      StopSignals signals("merge");
+      auto merged = bench::merge_report_files(*files, signals.flag());
       if (!merged) {
         fmt::print(stderr, "kmslab merge: {}\n", merged.error().message);
         if (merged.error().code == bench::Errc::incompatible)
@@ -34,7 +40,8 @@ void add_merge_command(CLI::App& app, Action& action) {
         fmt::print("{}\n", bench::report_to_json(*merged).dump());
       else
         fmt::print("{}", bench::render_text(*merged));
-      return kExitOk;
+      // Interrupted here, or adding reports of interrupted runs: either way not a whole result.
+      return merged->interrupted ? kExitInterrupted : kExitOk;
     };
   });
 }

@@ -1,6 +1,7 @@
 // kmslab run: run scenario suites (embedded simulator + probe per scenario), print the summary
 // table, write JUnit XML and JSON.
 #include "commands.hpp"
+#include "stop_signals.hpp"
 
 #include "kmslab/harness/isolation.hpp"
 #include "kmslab/harness/reports.hpp"
@@ -9,10 +10,8 @@
 
 #include <unistd.h>
 
-#include <csignal>
 #include <fmt/format.h>
 
-#include <atomic>
 #include <cstdio>
 #include <set>
 
@@ -20,11 +19,7 @@ namespace kmslab::cli {
 
 namespace {
 
-// Set from the signal handler; a lock-free atomic store is async-signal-safe.
-std::atomic<bool> g_stop{false};
-static_assert(std::atomic<bool>::is_always_lock_free);
-
-extern "C" void on_stop_signal(int) { g_stop.store(true); }
+static_assert(harness::kExitInterrupted == kExitInterrupted, "one exit code for an interrupted batch command");
 
 struct RunCliOptions {
   std::vector<std::string> paths;
@@ -96,13 +91,8 @@ int run_run(const RunCliOptions& o) {
     return kExitOk;
   }
 
-  struct sigaction action {};
-  action.sa_handler = on_stop_signal;
-  action.sa_flags = static_cast<int>(SA_RESETHAND);  // a second signal ends the process the default way
-  sigemptyset(&action.sa_mask);
-  sigaction(SIGINT, &action, nullptr);
-  sigaction(SIGTERM, &action, nullptr);
-
+  // Before the first line and the runner's threads: once the line is out, a signal is an interrupt.
+  StopSignals signals("run");
   const bool tty = ::isatty(STDERR_FILENO) == 1 && !o.quiet;
   if (!o.quiet)
     fmt::print(stderr, "kmslab run: {} scenario(s){}, jobs {}, seed {}{}\n", selected.size(),
@@ -113,15 +103,13 @@ int run_run(const RunCliOptions& o) {
   options.repeat = o.repeat;
   options.seed = o.seed;
   options.mutate = o.mutate;
-  options.stop = &g_stop;
+  options.stop = signals.flag();
   options.on_start = [&](const harness::ScenarioResult& r) { progress.started(r); };
   options.on_finish = [&](const harness::ScenarioResult& r, std::size_t done, std::size_t total) {
     progress.finished(r, done, total);
   };
   const auto suite = harness::run_suite(selected, options, harness::make_executor());
   progress.clear();
-  signal(SIGINT, SIG_DFL);
-  signal(SIGTERM, SIG_DFL);
 
   fmt::print("{}", harness::render_table(suite, {::isatty(STDOUT_FILENO) == 1, true}));
   if (o.verbose) {
@@ -143,7 +131,7 @@ int run_run(const RunCliOptions& o) {
   };
   write(o.junit, harness::render_junit(suite));
   write(o.json, harness::suite_to_json(suite).dump(2) + "\n");
-  if (suite.interrupted) fmt::print(stderr, "kmslab run: interrupted; unfinished scenarios are marked not run\n");
+  if (suite.interrupted) fmt::print(stderr, "kmslab run: interrupted; unfinished scenarios are marked not run (interrupted)\n");
   return status;
 }
 
@@ -154,8 +142,9 @@ void add_run_command(CLI::App& app, Action& action) {
   auto* cmd = app.add_subcommand("run", "Run scenario suites: an embedded simulator and the probe per scenario");
   cmd->footer(
       "Each scenario runs its own simulator on ephemeral loopback ports, so --jobs runs them in parallel.\n"
-      "Exit status: 0 all passed (skips allowed unless --fail-on-skip), 1 any failed (or interrupted),\n"
-      "2 usage or scenario error. A scenario this machine cannot run (isolation: netns without\n"
+      "Exit status: 0 all passed (skips allowed unless --fail-on-skip), 1 any failed, 2 usage or\n"
+      "scenario error, 130 interrupted (SIGINT/SIGTERM): the reports are still written, marked\n"
+      "\"interrupted\", with every unfinished scenario \"not run (interrupted)\" (JUnit: skipped). A scenario this machine cannot run (isolation: netns without\n"
       "CAP_NET_ADMIN or nft) is SKIP, with the reason printed under the table.\n"
       "Every run's seed is printed; replay one with --seed S --filter NAME. See docs/scenarios.md.\n"
       "Example: kmslab run scenarios/ --jobs 2 --junit build/suite-junit.xml --json build/suite.json");

@@ -144,6 +144,7 @@ std::string format_latency(std::int64_t ns) {
 
 std::string render_text(const LoadReport& r) {
   std::string out;
+  if (r.interrupted) out += "INTERRUPTED: the run was stopped before its bound; figures cover what was done\n";
   for (const auto& run : r.runs) out += fmt::format("run       {}\n", describe_run(run));
   out += fmt::format("requests  {} completed ({} ok, {} errors) in {}, achieved {}\n", r.counts.requests, r.counts.ok,
                      r.counts.errors, format_seconds(r.elapsed_s), format_count_rate(r.achieved_rate));
@@ -215,7 +216,8 @@ json report_to_json(const LoadReport& r) {
           {"errors", r.errors},
           {"latency_ns", latency_summary(r.latency)},
           {"histogram", histogram_to_json(r.latency)},
-          {"intervals", std::move(intervals)}};
+          {"intervals", std::move(intervals)},
+          {"interrupted", r.interrupted}};
 }
 
 Result<LoadReport> report_from_json(const json& j) {
@@ -241,6 +243,10 @@ Result<LoadReport> report_from_json(const json& j) {
   if (!rate) return rate.error();
   r.elapsed_s = *elapsed;
   r.achieved_rate = *rate;
+  if (const auto interrupted = j.find("interrupted"); interrupted != j.end()) {
+    if (!interrupted->is_boolean()) return field_error(path + ".interrupted", "expected true or false");
+    r.interrupted = interrupted->get<bool>();
+  }
 
   auto counts = member(j, path, "counts");
   if (!counts) return counts.error();
@@ -309,6 +315,7 @@ Result<LoadReport> merge_named(const std::vector<LoadReport>& reports,
     if (auto ok = out.latency.merge(r.latency); !ok)
       return make_error(Errc::incompatible, fmt::format("{} cannot be merged: {}", name(i), ok.error().message));
     out.runs.insert(out.runs.end(), r.runs.begin(), r.runs.end());
+    out.interrupted = out.interrupted || r.interrupted;
     out.elapsed_s = std::max(out.elapsed_s, r.elapsed_s);
     out.achieved_rate += r.achieved_rate;
     out.counts.requests += r.counts.requests;
@@ -362,14 +369,21 @@ Result<LoadReport> read_report_file(const std::string& path) {
   return report;
 }
 
-Result<LoadReport> merge_report_files(const std::vector<std::string>& paths) {
+Result<LoadReport> merge_report_files(const std::vector<std::string>& paths, const std::atomic<bool>* stop) {
   std::vector<LoadReport> reports;
+  bool interrupted = false;
   for (const auto& path : paths) {
+    if (!reports.empty() && stop != nullptr && stop->load()) {
+      interrupted = true;
+      break;
+    }
     auto report = read_report_file(path);
     if (!report) return report.error();
     reports.push_back(std::move(*report));
   }
-  return merge_named(reports, [&](std::size_t i) { return paths[i]; });
+  auto merged = merge_named(reports, [&](std::size_t i) { return paths[i]; });
+  if (merged && interrupted) merged->interrupted = true;
+  return merged;
 }
 
 std::string format_progress(const Progress& p) {

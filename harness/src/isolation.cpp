@@ -101,7 +101,7 @@ ScenarioResult run_scenario_in_netns(const Scenario& s, const RunContext& ctx, c
   const auto outcome = (*child)->wait(s.timeout + options.grace, ctx.stop);
   if (outcome.stopped) {
     r.status = Status::not_run;
-    r.error = "interrupted while running";
+    r.error = kNotRunInterrupted;
     return r;
   }
   if (outcome.exit_code != 0) {

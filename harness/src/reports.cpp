@@ -154,6 +154,7 @@ std::string render_table(const SuiteResult& suite, const TableOptions& options) 
                      suite.results.size(), suite.count(Status::passed), suite.count(Status::failed),
                      suite.count(Status::error), suite.count(Status::not_run), seconds(suite.wall), suite.jobs,
                      suite.seed, suite.interrupted ? ", interrupted" : "");
+  if (suite.interrupted) out += "INTERRUPTED: the scenarios marked NOT RUN did not finish; nothing they saw is a result\n";
   if (const auto skipped = suite.count(Status::skipped); skipped > 0) {
     // Never silent: every skip is counted and its reason printed, whatever `details` says.
     out += fmt::format("{} skipped (not run on this machine, not passed):\n", skipped);

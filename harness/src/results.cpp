@@ -30,8 +30,9 @@ std::size_t SuiteResult::count(Status status) const {
 }
 
 int suite_exit_code(const SuiteResult& suite, bool fail_on_skip) {
+  if (suite.interrupted) return kExitInterrupted;
   const auto skipped = fail_on_skip ? 0 : suite.count(Status::skipped);
-  return suite.count(Status::passed) + skipped == suite.results.size() && !suite.interrupted ? 0 : 1;
+  return suite.count(Status::passed) + skipped == suite.results.size() ? 0 : 1;
 }
 
 }  // namespace kmslab::harness

@@ -171,7 +171,7 @@ SuiteResult run_suite(const std::vector<Scenario>& scenarios, const RunOptions& 
   suite.interrupted = stop->load();
   for (auto& r : suite.results)
     if (r.status == Status::not_run && r.error.empty())
-      r.error = suite.interrupted ? "interrupted before it started" : "not run";
+      r.error = suite.interrupted ? std::string(kNotRunInterrupted) : "not run";
   suite.wall = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
   return suite;
 }

@@ -177,9 +177,18 @@ ScenarioResult run_scenario(const Scenario& s, const RunContext& ctx) {
   const auto deadline = std::chrono::steady_clock::now() + s.timeout;
   while (!shared.done) {
     if (ctx.stop != nullptr && ctx.stop->load()) {
-      shared.result.status = Status::not_run;
-      shared.result.error = "interrupted while running";
-      break;
+      // The steps still run while the site is torn down below, and a probe cut by the teardown
+      // would finish with what it saw (connection reset, DNS gone) and overwrite the result. Those
+      // findings are the interrupt's, not the scenario's: the run is not run, and keeps only the
+      // steps that had finished before the signal.
+      ScenarioResult interrupted = shared.result;
+      interrupted.status = Status::not_run;
+      interrupted.error = kNotRunInterrupted;
+      site->stop();
+      io.run_for(kDrain);
+      io.stop();
+      site.reset();
+      return interrupted;
     }
     if (std::chrono::steady_clock::now() >= deadline) {
       shared.result.status = Status::error;

@@ -2,6 +2,7 @@
 // ports. Bounded runs give exact counts in the JSON report, the interval log has one line per
 // interval, two runs merge with `kmslab merge`, errors give exit 1, usage errors exit 2.
 #include "cli_process.hpp"
+#include "eventually.hpp"
 #include "probe_site.hpp"
 
 #include <gtest/gtest.h>
@@ -140,15 +141,48 @@ TEST(CliLoad, NoBoundMeansTheDefaultDurationAndSaysSo) {
   ProbeSite site;
   site.add_sntp(0s);
   site.start();
-  // Interrupted by SIGINT well before the 10 s default: the report covers what was done.
+  // Interrupted by SIGINT well before the 10 s default: the report covers what was done. The note
+  // is printed once the signals are taken, so signalling after it is safe.
   kmslab::test::CliProcess p({"load", "--target", "sntp://" + site.sntp_server(), "--rate", "100"});
-  std::this_thread::sleep_for(600ms);
+  ASSERT_TRUE(p.wait_for_stderr("running for 10 s", 20s));
   p.signal(SIGINT);
-  const auto r = p.wait(10s);
-  EXPECT_EQ(r.exit_code, 0) << r.err;
+  const auto r = p.wait(20s);
+  EXPECT_EQ(r.exit_code, 130) << r.err;
   EXPECT_NE(r.err.find("running for 10 s"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("interrupted"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("INTERRUPTED"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("p99"), std::string::npos) << r.out;
+}
+
+// SIGTERM mid-run: the JSON report is complete and valid for what was done, says it was
+// interrupted (so 0.05 s of a 30 s run can never pass for a whole run), the exit code is 130, and
+// `kmslab merge` keeps the mark.
+TEST(CliLoad, SigtermWritesAnInterruptedReportAndExits130) {
+  ProbeSite site;
+  const auto port = site.add_host("kms1");
+  site.start();
+  const std::string json = temp_path("interrupted.json");
+  std::remove(json.c_str());
+  kmslab::test::CliProcess p({"load", "--target", fmt::format("kms://127.0.0.1:{}", port), "--rate", "200",
+                              "--duration", "30s", "--json", json});
+  // Activations reach the host: the run is under way (and its signals taken, before any traffic).
+  ASSERT_TRUE(kmslab::test::eventually([&] { return site.host(0).counters().activations.load() >= 5; }, 20s));
+  p.signal(SIGTERM);
+  const auto r = p.wait(20s);
+  EXPECT_EQ(r.exit_code, 130) << r.err;
+  const auto j = nlohmann::json::parse(slurp(json));
+  EXPECT_TRUE(j.at("interrupted").get<bool>()) << j.dump();
+  EXPECT_GE(j.at("counts").at("ok").get<std::uint64_t>(), 5u);
+  EXPECT_EQ(j.at("counts").at("requests"), j.at("counts").at("ok").get<std::uint64_t>() +
+                                               j.at("counts").at("errors").get<std::uint64_t>());
+  EXPECT_EQ(j.at("histogram").at("total"), j.at("counts").at("ok"));
+  EXPECT_NE(r.out.find("INTERRUPTED"), std::string::npos) << r.out;
+
+  // A merge holding an interrupted run is partial too: marked, and exit 130.
+  const auto merged = run_cli({"merge", json, "--json"});
+  ASSERT_EQ(merged.exit_code, 130) << merged.err;
+  EXPECT_TRUE(nlohmann::json::parse(merged.out).at("interrupted").get<bool>()) << merged.out;
+  std::remove(json.c_str());
 }
 
 }  // namespace e2e_cli_load

@@ -1,8 +1,12 @@
 // `kmslab merge` end to end: the built CLI adds report files exactly and fails clearly (exit 2)
 // on a missing file, bad JSON and an incompatible histogram layout.
+#include "cli_process.hpp"
+#include "eventually.hpp"
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <array>
@@ -114,6 +118,34 @@ TEST(CliMerge, IncompatibleLayoutExits2) {
 TEST(CliMerge, NoFilesIsAUsageError) {
   const CliRun r = run_cli("merge");
   EXPECT_EQ(r.code, 2) << r.output;
+}
+
+// SIGINT while the merge waits on its second input (a FIFO nobody has written yet): the inputs
+// read so far are added, the rest left out, the report says so, and the exit is 130.
+TEST(CliMerge, SigintLeavesTheUnreadFilesOutAndMarksTheReport) {
+  const std::string a = write("int_a.json", report(3));
+  const std::string c = write("int_c.json", report(100));
+  const std::string fifo = ::testing::TempDir() + "kmslab_cli_merge_int_fifo";
+  std::remove(fifo.c_str());
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  kmslab::test::CliProcess p({"merge", a, fifo, c, "--json"});
+  // A FIFO opens for writing (without blocking) only once the merge opened it to read: it has
+  // read `a` then, and took its signals before reading anything.
+  int writer = -1;
+  ASSERT_TRUE(kmslab::test::eventually([&] { return (writer = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK)) >= 0; },
+                                       std::chrono::seconds(20)));
+  ::fcntl(writer, F_SETFL, 0);
+  p.signal(SIGINT);
+  ASSERT_TRUE(p.wait_for_stderr("interrupted", std::chrono::seconds(20)));
+  const std::string b = report(4);
+  ASSERT_EQ(::write(writer, b.data(), b.size()), static_cast<ssize_t>(b.size()));
+  ::close(writer);
+  const auto r = p.wait(std::chrono::seconds(20));
+  std::remove(fifo.c_str());
+  EXPECT_EQ(r.exit_code, 130) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_TRUE(j.at("interrupted").get<bool>());
+  EXPECT_EQ(j.at("counts").at("ok"), 7) << "a and the FIFO added, the file after them left out";
 }
 
 }  // namespace e2e_cli_merge

@@ -1,6 +1,7 @@
 // `kmslab run` end to end: the built CLI runs scenarios, prints the table, writes JUnit and JSON,
 // and exits 0 / 1 / 2; SIGINT still writes the reports, marking unfinished runs not run.
 #include "cli_process.hpp"
+#include "eventually.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -91,26 +92,65 @@ TEST_F(RunCli, ListPrintsWithoutRunning) {
 }
 
 TEST_F(RunCli, SigintWritesReportsAndMarksTheRestNotRun) {
-  // The first scenario waits 10 s in a step; SIGINT arrives while it runs.
+  // The first scenario waits 10 s in a step; SIGINT arrives while it runs (the progress line on
+  // stderr says the suite has started: the handler is in place before it is printed).
   for (const char* name : {"a-slow", "b-next"})
     write(std::string(name) + ".yaml", std::string("name: ") + name + "\ncause: baseline\n" + kSite +
                                            "timeout: 30s\nsteps:\n  - name: wait\n    sleep: 10s\n    expect: {exit: 0}\n");
   CliProcess p({"run", dir_.string(), "--junit", path("j.xml"), "--json", path("r.json")});
-  std::this_thread::sleep_for(std::chrono::milliseconds(700));
-  const auto begin = std::chrono::steady_clock::now();
+  ASSERT_TRUE(p.wait_for_stderr("scenario(s)", std::chrono::seconds(20))) << "the run did not start";
   p.signal(SIGINT);
   const auto r = p.wait(std::chrono::seconds(20));
-  EXPECT_LT(std::chrono::steady_clock::now() - begin, std::chrono::seconds(5)) << "stops promptly";
-  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_EQ(r.exit_code, 130) << r.out << r.err;
   EXPECT_NE(r.err.find("interrupted"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("INTERRUPTED"), std::string::npos) << r.out;
   const auto json = nlohmann::json::parse(read(path("r.json")));
   EXPECT_TRUE(json["interrupted"].get<bool>());
   EXPECT_EQ(json["totals"]["not_run"], 2);
+  EXPECT_EQ(json["exit_code"], 130);
   const auto xml = read(path("j.xml"));
-  EXPECT_NE(xml.find("<skipped message=\"interrupted while running\"/>"), std::string::npos) << xml;
-  EXPECT_NE(xml.find("<skipped message=\"interrupted before it started\"/>"), std::string::npos) << xml;
+  EXPECT_NE(xml.find("<skipped message=\"not run (interrupted)\"/>"), std::string::npos) << xml;
+  EXPECT_EQ(xml.find("<failure"), std::string::npos) << xml;
   for (const auto& entry : fs::directory_iterator(dir_))
     EXPECT_EQ(entry.path().string().find(".tmp."), std::string::npos) << "no temporary report left";
+}
+
+// Interrupted while the probe waits for the host's answer (held 20 s by a delay fault): the
+// teardown of the simulator cuts that exchange, and what the probe then sees (the connection
+// reset, DNS gone) is an artefact of the interrupt, not a result: the scenario is not run, never
+// failed, and none of those findings is reported.
+TEST_F(RunCli, SigtermMidProbeIsNotRunWithoutTheTeardownsFindings) {
+  const std::string activations = path("activations.jsonl");
+  write("cut.yaml", "name: cut\ncause: baseline\n"
+                    "timeout: 60s\n"
+                    "simulator:\n"
+                    "  activation_log: " + activations + "\n"
+                    "  dns: {zones: [{origin: corp.example}]}\n"
+                    "  kms_hosts: [{name: kms1, hostname: kms1.corp.example, publish: [corp.example]}]\n"
+                    "  sntp: {enabled: false}\n"
+                    "faults:\n"
+                    "  - {target: kms, action: delay, match: {stage: response}, params: {delay_ms: 20000}}\n"
+                    "probe: {request_timeout: 40s}\n"
+                    "expect: {exit: 0}\n");
+  CliProcess p({"run", dir_.string(), "--junit", path("j.xml"), "--json", path("r.json")});
+  // The host logs the activation before the delayed answer leaves: the probe is then mid-exchange.
+  ASSERT_TRUE(eventually([&] { return read(activations).find('\n') != std::string::npos; }, std::chrono::seconds(20)))
+      << "the probe never reached the host";
+  p.signal(SIGTERM);
+  const auto r = p.wait(std::chrono::seconds(20));
+  EXPECT_EQ(r.exit_code, 130) << r.out << r.err;
+  const auto json = nlohmann::json::parse(read(path("r.json")));
+  EXPECT_TRUE(json["interrupted"].get<bool>());
+  ASSERT_EQ(json["scenarios"].size(), 1u);
+  const auto& cut = json["scenarios"][0];
+  EXPECT_EQ(cut["status"], "not_run") << cut.dump(2);
+  EXPECT_EQ(cut["error"], "not run (interrupted)");
+  EXPECT_TRUE(cut["steps"].empty()) << "the cut probe's findings were reported: " << cut["steps"].dump(2);
+  const auto xml = read(path("j.xml"));
+  EXPECT_NE(xml.find("<skipped message=\"not run (interrupted)\"/>"), std::string::npos) << xml;
+  EXPECT_EQ(xml.find("<failure"), std::string::npos) << xml;
+  EXPECT_EQ(xml.find("dns.servfail"), std::string::npos) << xml;
+  EXPECT_EQ(xml.find("tcp.refused"), std::string::npos) << xml;
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace kmslab::test {
@@ -74,6 +75,18 @@ class CliProcess {
       }
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0 || !pump(left)) return std::nullopt;
+    }
+  }
+
+  // True as soon as stderr (everything printed so far) contains `text`; false when it does not
+  // within `timeout` or the child closed its pipes first. For signalling a child only once it
+  // said it is at work.
+  bool wait_for_stderr(std::string_view text, std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      if (err_.find(text) != std::string::npos) return true;
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0 || !pump(left)) return err_.find(text) != std::string::npos;
     }
   }
 

@@ -98,6 +98,39 @@ TEST(LoadReport, JsonRoundTripIsExact) {
   EXPECT_EQ(report_to_json(*back).dump(), j.dump());
 }
 
+// An interrupted run says so in every form: JSON, text, and any merge it is part of. A report
+// from before the mark existed reads as not interrupted; a mark that is not a boolean is refused.
+TEST(LoadReport, InterruptedMarkSurvivesJsonTextAndMerge) {
+  auto r = sample_report(6, 500, 0, 0);
+  EXPECT_FALSE(report_to_json(r).at("interrupted").get<bool>());
+  EXPECT_EQ(render_text(r).find("INTERRUPTED"), std::string::npos);
+  r.interrupted = true;
+  const nlohmann::json j = report_to_json(r);
+  EXPECT_TRUE(j.at("interrupted").get<bool>());
+  EXPECT_EQ(render_text(r).rfind("INTERRUPTED", 0), 0u) << render_text(r);
+  auto back = report_from_json(j);
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_TRUE(back->interrupted);
+
+  nlohmann::json older = j;
+  older.erase("interrupted");
+  auto old = report_from_json(older);
+  ASSERT_TRUE(old) << old.error().message;
+  EXPECT_FALSE(old->interrupted);
+  nlohmann::json bad = j;
+  bad["interrupted"] = "yes";
+  auto refused = report_from_json(bad);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("report.interrupted"), std::string::npos) << refused.error().message;
+
+  auto whole = merge({*old, *old});
+  ASSERT_TRUE(whole);
+  EXPECT_FALSE(whole->interrupted);
+  auto partial = merge({*old, *back});
+  ASSERT_TRUE(partial);
+  EXPECT_TRUE(partial->interrupted);
+}
+
 TEST(LoadReport, MergeAddsRunsExactly) {
   const auto a = sample_report(4, 3'000, 2, 0);
   const auto b = sample_report(5, 2'000, 1, 4);

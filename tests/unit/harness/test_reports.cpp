@@ -41,7 +41,7 @@ ScenarioResult run(std::string name, std::string cause, Status status) {
   if (status == Status::passed) r.steps = {step(true)};
   if (status == Status::failed) r.steps = {step(false, {"finding tcp.refused: expected, not reported"})};
   if (status == Status::error) r.error = "the site did not start: bind failed";
-  if (status == Status::not_run) r.error = "interrupted before it started";
+  if (status == Status::not_run) r.error = "not run (interrupted)";
   return r;
 }
 
@@ -95,7 +95,7 @@ TEST(JUnit, ParsesBackWithTheAttributesReportersRead) {
         EXPECT_EQ(tc.get<std::string>("error.<xmlattr>.message"), "the site did not start: bind failed");
       }
       if (name == "dns.nxdomain") {
-        EXPECT_EQ(tc.get<std::string>("skipped.<xmlattr>.message"), "interrupted before it started");
+        EXPECT_EQ(tc.get<std::string>("skipped.<xmlattr>.message"), "not run (interrupted)");
       }
       if (name == "baseline.v6") {
         EXPECT_FALSE(tc.get_child_optional("failure"));
@@ -177,7 +177,9 @@ TEST(SuiteExit, ZeroOnlyWhenEverythingPassed) {
   EXPECT_EQ(suite_exit_code(s), 1);
   s.results.pop_back();
   s.interrupted = true;
-  EXPECT_EQ(suite_exit_code(s), 1);
+  EXPECT_EQ(suite_exit_code(s), kExitInterrupted);
+  s.results.push_back(run("c", "1a", Status::failed));
+  EXPECT_EQ(suite_exit_code(s), kExitInterrupted) << "interrupted wins over what ran before the signal";
 }
 
 TEST(AtomicWrite, ReplacesTheFileAndLeavesNoTemporary) {

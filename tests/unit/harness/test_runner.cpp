@@ -182,9 +182,9 @@ TEST(Runner, InterruptionMarksTheRestNotRun) {
   EXPECT_EQ(suite.results[1].status, Status::passed);
   for (std::size_t i = 2; i < 6; ++i) {
     EXPECT_EQ(suite.results[i].status, Status::not_run);
-    EXPECT_EQ(suite.results[i].error, "interrupted before it started");
+    EXPECT_EQ(suite.results[i].error, "not run (interrupted)");
   }
-  EXPECT_EQ(suite_exit_code(suite), 1);
+  EXPECT_EQ(suite_exit_code(suite), kExitInterrupted);
 }
 
 }  // namespace

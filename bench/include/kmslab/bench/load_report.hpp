@@ -20,6 +20,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -75,6 +76,10 @@ struct LoadReport {
   std::map<std::string, std::uint64_t> errors;  // error_key() -> count
   Histogram latency;
   std::vector<IntervalRecord> intervals;  // ascending index; empty unless intervals were asked for
+  // SIGINT/SIGTERM ended the run before its bound: the figures cover only what was done. A merge
+  // of reports is interrupted when any of them is. JSON "interrupted" (absent in older reports:
+  // false).
+  bool interrupted = false;
   friend bool operator==(const LoadReport&, const LoadReport&) = default;
 };
 
@@ -105,8 +110,11 @@ Result<LoadReport> merge(const std::vector<LoadReport>& reports);
 
 // File helpers for `kmslab merge`: Errc::io for a file that cannot be read (the message names
 // the file and the OS reason), Errc::bad_json / incompatible prefixed with the file name.
+// merge_report_files reads and adds the files in order; when `stop` is set and true after a file
+// was read, the files after it are left out and the result is marked interrupted (at least the
+// first file is always read, so an interrupted merge is still a report).
 Result<LoadReport> read_report_file(const std::string& path);
-Result<LoadReport> merge_report_files(const std::vector<std::string>& paths);
+Result<LoadReport> merge_report_files(const std::vector<std::string>& paths, const std::atomic<bool>* stop = nullptr);
 
 // What a running generator shows on a terminal, once or a few times a second.
 struct Progress {

@@ -20,7 +20,8 @@ enum class Status : std::uint8_t {
   failed,   // an expectation was not met (for a mutant: the mutant passed, i.e. survived)
   error,    // the scenario could not run: the site did not start, the probe refused its options,
             // the scenario timed out
-  not_run,  // the run was interrupted before this scenario finished
+  not_run,  // the run was interrupted before this scenario finished (started or not): nothing
+            // the interrupt cut short is reported as a result
   skipped,  // this machine cannot run it (e.g. isolation: netns without CAP_NET_ADMIN or nft);
             // `error` says why. Not a pass: it is counted, shown and printed with its reason
 };
@@ -70,9 +71,15 @@ struct SuiteResult {
   std::size_t count(Status status) const;
 };
 
-// 0 when every run passed or was skipped (and `fail_on_skip` is false); 1 when any failed, errored,
-// did not run, or was skipped with `fail_on_skip`. (2, for usage and scenario errors, is decided
-// before anything runs.)
+// An interrupted suite's exit code, whatever ran before the signal: the one every batch command
+// of the CLI uses (128 + SIGINT, as a shell reports a command ended by Ctrl-C).
+inline constexpr int kExitInterrupted = 130;
+// What `error` says of a run the interrupt kept from finishing (JUnit's skipped message).
+inline constexpr std::string_view kNotRunInterrupted = "not run (interrupted)";
+
+// kExitInterrupted when the suite was interrupted; else 0 when every run passed or was skipped
+// (and `fail_on_skip` is false); 1 when any failed, errored, did not run, or was skipped with
+// `fail_on_skip`. (2, for usage and scenario errors, is decided before anything runs.)
 int suite_exit_code(const SuiteResult& suite, bool fail_on_skip = false);
 
 }  // namespace kmslab::harness

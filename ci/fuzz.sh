@@ -36,6 +36,13 @@ else
   mapfile -t targets < <(grep -v '^$' "$build_dir/fuzz_targets.txt")
 fi
 
+# Undefined behaviour is a failure, as a crash is: the fuzz preset compiles UBSan with
+# -fno-sanitize-recover=undefined, and halt_on_error also stops any check built recoverable (a
+# preset whose flags were overridden), so a run that reports UB never ends as "ok". The
+# regression inputs below are replayed first, so a known UB input fails the smoke at once.
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}halt_on_error=1:print_stacktrace=1"
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}halt_on_error=1"
+
 work=$(mktemp -d "${TMPDIR:-/tmp}/kmslab-fuzz.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$build_dir/artifacts" "$build_dir/logs"
@@ -91,8 +98,14 @@ fuzz_one() {
   local result=ok
   if [ "$rc" -ne 0 ]; then
     result="FAILED (exit $rc)"
-    { grep -aE "fuzz property violated|ERROR: |SUMMARY: |Test unit written" "$log" | head -8 || true
+    { grep -aE "fuzz property violated|ERROR: |runtime error: |SUMMARY: |Test unit written" "$log" | head -8 || true
       echo "full log: $log"; } >&2
+  fi
+  # Belt and braces: a sanitizer report in the log fails the run even if the process exited 0.
+  if [ "$rc" -eq 0 ] && grep -aqE "runtime error: |ERROR: (Address|Leak|UndefinedBehavior)Sanitizer" "$log"; then
+    rc=1
+    result="FAILED (sanitizer report)"
+    { grep -aE "runtime error: |SUMMARY: " "$log" | head -8 || true; echo "full log: $log"; } >&2
   fi
   echo "$t|${elapsed}s|$execs|$rate|$seeds -> $grown|$result" >"$row"
   echo "fuzz $t: ${elapsed}s, $execs executions, $result"

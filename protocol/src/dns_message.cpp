@@ -36,7 +36,9 @@ std::uint16_t flags_of(const Header& h) {
   return static_cast<std::uint16_t>(f);
 }
 
-Result<Rdata> read_rdata(ByteReader& r, Type type, std::size_t rdlength) {
+}  // namespace
+
+Result<Rdata> detail::read_rdata(ByteReader& r, Type type, std::size_t rdlength) {
   const std::size_t start = r.position();
   const std::size_t end = start + rdlength;  // the caller checked it lies inside the message
   auto fixed = [&](std::size_t want, std::string_view what) -> Result<void> {
@@ -135,6 +137,8 @@ Result<Rdata> read_rdata(ByteReader& r, Type type, std::size_t rdlength) {
                                   r.position() - start));
   return out;
 }
+
+namespace {
 
 Result<Edns> read_opt(ByteReader& r, const Name& owner, std::uint16_t rclass, std::uint32_t ttl,
                       std::size_t rdlength) {
@@ -419,7 +423,7 @@ Result<Message> decode(ByteSpan wire, const DecodeOptions& options) {
         m.edns = std::move(*e);
         continue;
       }
-      auto data = read_rdata(r, Type{*type}, *rdlength);
+      auto data = detail::read_rdata(r, Type{*type}, *rdlength);
       if (!data) return data.error();
       sections[s]->push_back(
           ResourceRecord{std::move(*owner), Type{*type}, Class{*rclass}, *ttl, std::move(*data)});

@@ -1,6 +1,8 @@
 // DNS presentation format: names of types/classes/rcodes, rdata text <-> Rdata.
 #include "kmslab/protocol/dns_text.hpp"
 
+#include "dns_wire.hpp"
+
 #include "kmslab/protocol/hex.hpp"
 
 #include <arpa/inet.h>
@@ -136,7 +138,9 @@ std::string quote(const std::string& s) {
   return out;
 }
 
-Result<Rdata> parse_raw(const std::vector<Token>& toks, std::string_view text) {
+// RFC 3597 §5: generic rdata of a type with a structured form is that type's wire rdata, so it is
+// read into the same value the structured text gives (its names must not be compressed).
+Result<Rdata> parse_raw(Type type, const std::vector<Token>& toks, std::string_view text) {
   if (toks.size() < 2)
     return make_error(Errc::bad_value, text.size(), "generic rdata needs '\\# <length> <hex>'");
   auto len = number<std::uint16_t>(toks[1], "rdata length");
@@ -149,7 +153,14 @@ Result<Rdata> parse_raw(const std::vector<Token>& toks, std::string_view text) {
   if (bytes->size() != *len)
     return make_error(Errc::bad_length, toks[1].offset,
                       fmt::format("generic rdata announces {} octets, hex holds {}", *len, bytes->size()));
-  return Rdata{RawData{std::move(*bytes)}};
+  if (type == Type::opt) return Rdata{RawData{std::move(*bytes)}};
+  ByteReader r(*bytes);
+  auto typed = detail::read_rdata(r, type, bytes->size());
+  // Errors point at "\#": the octets themselves have no offsets in the text.
+  if (!typed)
+    return make_error(typed.error().code, toks[0].offset,
+                      fmt::format("generic {} rdata: {}", type_name(type), typed.error().message()));
+  return typed;
 }
 
 }  // namespace
@@ -195,7 +206,7 @@ Result<Rdata> parse_rdata(Type type, std::string_view text, const Name& origin) 
   auto toks_r = tokenize(text);
   if (!toks_r) return toks_r.error();
   const auto& toks = *toks_r;
-  if (!toks.empty() && toks[0].text == "\\#") return parse_raw(toks, text);
+  if (!toks.empty() && toks[0].text == "\\#") return parse_raw(type, toks, text);
   const std::string tname = type_name(type);
   auto count = [&](std::size_t n, std::string_view form) {
     return expect_count(toks, n, tname, form, text.size());

@@ -12,6 +12,10 @@ namespace kmslab::protocol::dns::detail {
 // (after the first pointer, if any).
 Result<Name> read_name(ByteReader& r, std::string_view field);
 
+// Reads `rdlength` octets of rdata of `type` at r's position into its typed form (RawData for a
+// type without one). The caller has checked that rdlength octets are there.
+Result<Rdata> read_rdata(ByteReader& r, Type type, std::size_t rdlength);
+
 // Writes names, remembering where each suffix was written so later names can point to it.
 // Suffixes are matched case-insensitively, as DNS servers do.
 class NameCompressor {

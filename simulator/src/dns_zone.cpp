@@ -46,8 +46,8 @@ void add_addresses(const ZoneSet& zones, LookupResult& out) {
     for (const dns::Type t : {dns::Type::a, dns::Type::aaaa}) {
       const std::string key = target->key() + "/" + std::to_string(static_cast<unsigned>(t));
       if (!seen.insert(key).second) continue;
-      for (auto& rec : zone->records_at(*target))
-        if (rec.type == t) extra.push_back(std::move(rec));
+      const auto addresses = zone->rrset(*target, t);
+      extra.insert(extra.end(), addresses.begin(), addresses.end());
     }
   }
   out.additional = std::move(extra);
@@ -57,7 +57,18 @@ void add_addresses(const ZoneSet& zones, LookupResult& out) {
 
 Zone::Zone(dns::Name apex, dns::SoaData soa, std::uint32_t soa_ttl)
     : apex_(std::move(apex)), soa_(dns::ResourceRecord::make(apex_, soa_ttl, std::move(soa))) {
-  nodes_[apex_.key()].push_back(soa_);
+  nodes_[apex_.key()].push_back(RRset{dns::Type::soa, {soa_}});
+  count_below(apex_, 1);
+  size_ = 1;
+}
+
+void Zone::count_below(const dns::Name& owner, std::ptrdiff_t delta) {
+  for (dns::Name n = owner;; n = n.parent()) {
+    auto it = names_.try_emplace(n.key(), 0).first;
+    it->second = static_cast<std::size_t>(static_cast<std::ptrdiff_t>(it->second) + delta);
+    if (it->second == 0) names_.erase(it);
+    if (n == apex_ || n.is_root()) break;
+  }
 }
 
 protocol::Result<Zone> Zone::from_config(const DnsZoneConfig& config) {
@@ -79,7 +90,7 @@ protocol::Result<Zone> Zone::from_config(const DnsZoneConfig& config) {
     if (!owner) return fail(owner.error(), i, what);
     const auto type = dns::parse_type(rec.type);
     if (!type) return make_error(Errc::bad_type, i, fmt::format("zone {}: {}: unknown type '{}'", config.apex, what, rec.type));
-    auto data = dns::parse_rdata(*type, rec.data, *apex);
+    auto data = rec.rdata ? protocol::Result<dns::Rdata>(*rec.rdata) : dns::parse_rdata(*type, rec.data, *apex);
     if (!data) return fail(data.error(), i, what);
     auto added = zone.add(dns::ResourceRecord{std::move(*owner), *type, dns::Class::in, rec.ttl, std::move(*data)});
     if (!added) return fail(added.error(), i, what);
@@ -96,49 +107,65 @@ protocol::Result<void> Zone::add(dns::ResourceRecord record) {
     return make_error(Errc::bad_value, 0, fmt::format("{}: only class IN is served", owner));
   if (record.type == dns::Type::soa)
     return make_error(Errc::bad_value, 0, fmt::format("{}: the zone has its SOA already", owner));
-  auto& records = nodes_[record.name.key()];
   const bool is_cname = record.type == dns::Type::cname;
-  for (const auto& existing : records) {
-    if (is_cname != (existing.type == dns::Type::cname) || (is_cname && !same_record(existing, record)))
-      return make_error(Errc::bad_value, 0,
-                        fmt::format("{}: a CNAME cannot share its name with other records", owner));
-    if (same_record(existing, record)) return {};
+  auto cname_clash = [&] {
+    return make_error(Errc::bad_value, 0, fmt::format("{}: a CNAME cannot share its name with other records", owner));
+  };
+  const dns::Name name = record.name;
+  auto& node = nodes_[name.key()];
+  RRset* same_type = nullptr;
+  for (auto& set : node) {
+    if (is_cname != (set.type == dns::Type::cname)) return cname_clash();
+    if (set.type == record.type) same_type = &set;
   }
-  records.push_back(std::move(record));
+  if (same_type) {
+    for (const auto& existing : same_type->records)
+      if (same_record(existing, record)) return {};
+    if (is_cname) return cname_clash();
+    same_type->records.push_back(std::move(record));
+  } else {
+    const dns::Type type = record.type;
+    node.push_back(RRset{type, {std::move(record)}});
+  }
+  ++size_;
+  count_below(name, 1);
   return {};
 }
 
 std::size_t Zone::remove(const dns::Name& owner, std::optional<dns::Type> type) {
   auto it = nodes_.find(owner.key());
   if (it == nodes_.end()) return 0;
-  auto& records = it->second;
-  const auto before = records.size();
-  std::erase_if(records, [&](const dns::ResourceRecord& rr) {
-    return rr.type != dns::Type::soa && (!type || rr.type == *type);
+  std::size_t removed = 0;
+  std::erase_if(it->second, [&](const RRset& set) {
+    if (set.type == dns::Type::soa || (type && set.type != *type)) return false;
+    removed += set.records.size();
+    return true;
   });
-  const auto removed = before - records.size();
-  if (records.empty()) nodes_.erase(it);
+  if (it->second.empty()) nodes_.erase(it);
+  if (removed > 0) {
+    size_ -= removed;
+    count_below(owner, -static_cast<std::ptrdiff_t>(removed));
+  }
   return removed;
 }
 
 std::vector<dns::ResourceRecord> Zone::records_at(const dns::Name& owner) const {
   auto it = nodes_.find(owner.key());
   if (it == nodes_.end()) return {};
-  return it->second;
+  std::vector<dns::ResourceRecord> out;
+  for (const auto& set : it->second) out.insert(out.end(), set.records.begin(), set.records.end());
+  return out;
 }
 
-bool Zone::has_name(const dns::Name& name) const {
-  if (nodes_.contains(name.key())) return true;
-  for (const auto& [key, records] : nodes_)
-    if (!records.empty() && records.front().name.is_subdomain_of(name)) return true;
-  return false;
+std::span<const dns::ResourceRecord> Zone::rrset(const dns::Name& owner, dns::Type type) const {
+  auto it = nodes_.find(owner.key());
+  if (it == nodes_.end()) return {};
+  for (const auto& set : it->second)
+    if (set.type == type) return set.records;
+  return {};
 }
 
-std::size_t Zone::size() const noexcept {
-  std::size_t n = 0;
-  for (const auto& [key, records] : nodes_) n += records.size();
-  return n;
-}
+bool Zone::has_name(const dns::Name& name) const { return names_.contains(name.key()); }
 
 protocol::Result<ZoneSet> ZoneSet::from_config(std::span<const DnsZoneConfig> configs) {
   ZoneSet set;
@@ -190,25 +217,27 @@ LookupResult lookup(const ZoneSet& zones, const dns::Name& name, dns::Type type,
   out.authoritative = true;
   dns::Name current = name;
   for (std::size_t hop = 0;; ++hop) {
-    const auto records = zone->records_at(current);
-    bool answered = false;
-    for (const auto& rr : records) {
-      if (rr.type == type || type == dns::Type::any) {
-        out.answers.push_back(rr);
-        answered = true;
-      }
+    if (type == dns::Type::any) {
+      const auto records = zone->records_at(current);
+      out.examined += records.size();
+      out.answers.insert(out.answers.end(), records.begin(), records.end());
+      if (!records.empty()) break;
+    } else {
+      const auto records = zone->rrset(current, type);
+      out.examined += records.size();
+      out.answers.insert(out.answers.end(), records.begin(), records.end());
+      if (!records.empty()) break;
     }
-    if (answered) break;
-    const auto cname = std::find_if(records.begin(), records.end(),
-                                    [](const auto& rr) { return rr.type == dns::Type::cname; });
-    if (cname != records.end() && options.follow_cname && hop < options.max_cname_chain) {
-      out.answers.push_back(*cname);
-      current = std::get<dns::CnameData>(cname->data).target;
+    const auto cname = zone->rrset(current, dns::Type::cname);
+    out.examined += cname.size();
+    if (!cname.empty() && options.follow_cname && hop < options.max_cname_chain) {
+      out.answers.push_back(cname.front());
+      current = std::get<dns::CnameData>(cname.front().data).target;
       zone = zones.find(current);
       if (!zone) break;  // the target is someone else's: the client resolves it
       continue;
     }
-    if (!records.empty() || zone->has_name(current)) {
+    if (zone->has_name(current)) {
       out.authority.push_back(negative_soa(*zone));  // NODATA
     } else {
       out.rcode = dns::Rcode::nxdomain;

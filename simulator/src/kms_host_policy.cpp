@@ -166,13 +166,15 @@ HostDecision KmsHostPolicy::decide(const p::KmsRequest& request, const DecisionO
     return d;
   }
   if (spec_.time_tolerance) {
-    const auto client = p::from_filetime(request.client_time);
+    // The client's FILETIME is any u64 off the wire: compared in FILETIME space, saturating, never
+    // converted to a time_point (most u64 values are outside what one holds).
     const auto now = overrides.clock_skew ? clock_.now() + *overrides.clock_skew : host_now();
-    const auto diff = std::chrono::duration_cast<std::chrono::seconds>(client - now);
-    if (std::chrono::abs(diff) > *spec_.time_tolerance) {
+    const std::int64_t seconds = p::filetime_delta(request.client_time, p::to_filetime(now)) / p::kFileTimeTicksPerSecond;
+    const std::int64_t off = seconds < 0 ? -seconds : seconds;  // |INT64_MIN| / 10^7 fits
+    if (off > spec_.time_tolerance->count()) {
       d.hresult = kHresultTimeSkew;
-      d.reason = fmt::format("client clock is {}s {} the host's (tolerance {}s)", std::chrono::abs(diff).count(),
-                             diff.count() > 0 ? "ahead of" : "behind", spec_.time_tolerance->count());
+      d.reason = fmt::format("client clock is {}s {} the host's (tolerance {}s)", off,
+                             seconds > 0 ? "ahead of" : "behind", spec_.time_tolerance->count());
       return d;
     }
   }

@@ -60,8 +60,10 @@ boost::system::result<void, std::string> Site::build_zones() {
     zc.soa.minimum = z.soa_minimum;
     zc.soa.ttl = z.ttl;
     for (const auto& r : z.records) {
-      DnsRecordConfig rc{r.name, r.type, r.ttl ? r.ttl : z.ttl, ""};
-      if (r.type == "SRV") {
+      DnsRecordConfig rc{r.name, r.type, r.ttl ? r.ttl : z.ttl, "", r.rdata};  // rdata: see below
+      if (r.rdata) {
+        // A zone file's record: its parsed rdata is served as is.
+      } else if (r.type == "SRV") {
         std::uint16_t port = r.port;
         if (!r.port_of.empty()) {
           auto* host = kms_host(r.port_of);

@@ -1,6 +1,7 @@
 #include "kmslab/simulator/zone_file.hpp"
 
 #include "kmslab/protocol/dns_text.hpp"
+#include "kmslab/simulator/dns_zone.hpp"
 
 #include <fmt/format.h>
 
@@ -8,6 +9,7 @@
 #include <cctype>
 #include <fstream>
 #include <sstream>
+#include <utility>
 
 namespace kmslab::simulator {
 
@@ -18,6 +20,7 @@ namespace {
 struct Token {
   std::string text;
   bool quoted = false;
+  int line = 0;  // a record inside ( ) spans lines: each token keeps its own
   int column = 0;
 };
 
@@ -45,7 +48,7 @@ config::ConfigResult<std::vector<Entry>> tokenize(std::string_view text, const s
   std::vector<Entry> out;
   Entry current;
   int depth = 0;
-  int line = 1, open_line = 0;
+  int line = 1, open_line = 0, open_column = 0;
   std::size_t i = 0, line_begin = 0;
   bool line_start = true;
   auto finish = [&] {
@@ -80,7 +83,10 @@ config::ConfigResult<std::vector<Entry>> tokenize(std::string_view text, const s
       continue;
     }
     if (c == '(') {
-      if (depth++ == 0) open_line = line;
+      if (depth++ == 0) {
+        open_line = line;
+        open_column = column;
+      }
       ++i;
       continue;
     }
@@ -91,6 +97,7 @@ config::ConfigResult<std::vector<Entry>> tokenize(std::string_view text, const s
       continue;
     }
     Token t;
+    t.line = line;
     t.column = column;
     if (c == '"') {
       t.quoted = true;
@@ -121,7 +128,7 @@ config::ConfigResult<std::vector<Entry>> tokenize(std::string_view text, const s
     }
     current.tokens.push_back(std::move(t));
   }
-  if (depth != 0) return error_at(file, open_line, 0, "'(' is never closed");
+  if (depth != 0) return error_at(file, open_line, open_column, "'(' is never closed");
   finish();
   return out;
 }
@@ -131,13 +138,60 @@ bool is_class(std::string_view s) {
   return u == "IN" || u == "CH" || u == "HS" || u == "CS";
 }
 
-bool known_type(std::string_view s) {
-  const auto u = upper(s);
-  return u == "SOA" || u == "NS" || u == "A" || u == "AAAA" || u == "SRV" || u == "TXT" || u == "CNAME";
+// The types a zone file loads, by name or as RFC 3597 "TYPEnnn" (TYPE1 is A).
+bool loaded_type(dns::Type type) {
+  switch (type) {
+    case dns::Type::soa: case dns::Type::ns: case dns::Type::a: case dns::Type::aaaa:
+    case dns::Type::srv: case dns::Type::txt: case dns::Type::cname:
+      return true;
+    default:
+      return false;
+  }
 }
 
-// A record type we do not load, recognised by name (RFC 3597 TYPEnnn included).
-bool other_type(std::string_view s) { return dns::parse_type(s).has_value() && !known_type(s); }
+bool known_type(std::string_view s) {
+  const auto type = dns::parse_type(s);
+  return type && loaded_type(*type);
+}
+
+// Rdata octets on the wire; an answer carrying the record must fit one TCP message.
+std::size_t zone_rdata_size(const dns::Rdata& data) {
+  if (const auto* txt = std::get_if<dns::TxtData>(&data)) {
+    std::size_t n = 0;
+    for (const auto& s : txt->strings) n += 1 + s.size();
+    return n;
+  }
+  if (const auto* raw = std::get_if<dns::RawData>(&data)) return raw->bytes.size();
+  return 0;  // the other loaded types are bounded by their names (at most 2 x 255 + 20 octets)
+}
+
+// Where offset `at` of the joined rdata text lies in the file: the token it falls in.
+std::pair<int, int> rdata_position(const std::vector<Token>& tokens, std::size_t first,
+                                   const std::vector<std::size_t>& starts, std::size_t at) {
+  std::size_t i = 0;
+  while (i + 1 < starts.size() && starts[i + 1] <= at) ++i;
+  const Token& t = tokens[first + i];
+  const std::size_t inside = std::min(at - starts[i], t.text.size() + (t.quoted ? 1 : 0));
+  return {t.line, t.column + static_cast<int>(inside)};
+}
+
+// The DnsRecordSpec fields kept for callers that read them; rdata itself is what is served.
+void describe_rdata(DnsRecordSpec& r, const dns::Rdata& data) {
+  if (const auto* srv = std::get_if<dns::SrvData>(&data)) {
+    r.priority = srv->priority;
+    r.weight = srv->weight;
+    r.port = srv->port;
+    r.target = srv->target.to_string();
+  } else if (const auto* txt = std::get_if<dns::TxtData>(&data)) {
+    r.text = txt->strings;
+  } else if (const auto* ns = std::get_if<dns::NsData>(&data)) {
+    r.target = ns->host.to_string();
+  } else if (const auto* cname = std::get_if<dns::CnameData>(&data)) {
+    r.target = cname->target.to_string();
+  } else if (std::holds_alternative<dns::AData>(data) || std::holds_alternative<dns::AaaaData>(data)) {
+    r.address = dns::format_rdata(data);
+  }
+}
 
 std::string strip_dot(std::string s) {
   if (s.size() > 1 && s.back() == '.') s.pop_back();
@@ -193,16 +247,20 @@ config::ConfigResult<ZoneFile> parse_zone_file(std::string_view text, const std:
   std::optional<std::uint32_t> default_ttl;
   std::optional<dns::Name> previous_owner;
   std::uint32_t last_ttl = 0;
+  std::vector<int> record_columns;  // beside out.record_lines: where each record's owner is
   for (const auto& e : *entries) {
     const auto& t = e.tokens;
     auto fail = [&](int column, std::string message) { return error_at(file, e.line, column, std::move(message)); };
+    auto fail_at = [&](const Token& token, std::string message) {
+      return error_at(file, token.line, token.column, std::move(message));
+    };
     if (!t.front().quoted && t.front().text.starts_with('$') && !e.blank_owner) {
       const auto directive = upper(t.front().text);
       if (directive == "$ORIGIN") {
         if (t.size() != 2) return fail(t.front().column, "$ORIGIN takes one domain name");
         auto name = origin ? dns::Name::parse(t[1].text, *origin) : dns::Name::parse(t[1].text);
         if (!name || (!origin && !t[1].text.ends_with('.')))
-          return fail(t[1].column, fmt::format("$ORIGIN '{}' is not an absolute domain name", t[1].text));
+          return fail_at(t[1], fmt::format("$ORIGIN '{}' is not an absolute domain name", t[1].text));
         origin = *name;
         continue;
       }
@@ -218,11 +276,13 @@ config::ConfigResult<ZoneFile> parse_zone_file(std::string_view text, const std:
     }
     std::size_t k = 0;
     dns::Name owner;
+    int owner_column = 1;
     if (e.blank_owner) {
       if (!previous_owner) return fail(1, "a record with a blank owner, but no previous owner to repeat");
       owner = *previous_owner;
     } else {
       const auto& o = t[k++];
+      owner_column = o.column;
       if (!origin && o.text != "@" && !o.text.ends_with('.'))
         return fail(o.column, fmt::format("'{}' is relative but no origin is known: add $ORIGIN", o.text));
       if (!origin && o.text == "@") return fail(o.column, "'@' but no origin is known: add $ORIGIN");
@@ -234,85 +294,105 @@ config::ConfigResult<ZoneFile> parse_zone_file(std::string_view text, const std:
     std::optional<std::uint32_t> ttl;
     // [ttl] [class] or [class] [ttl], then the type.
     for (int pass = 0; pass < 2 && k < t.size(); ++pass) {
-      if (!ttl && std::isdigit(static_cast<unsigned char>(t[k].text.front()))) {
+      if (!ttl && !t[k].quoted && !t[k].text.empty() && std::isdigit(static_cast<unsigned char>(t[k].text.front()))) {
         ttl = parse_zone_ttl(t[k].text);
-        if (!ttl) return fail(t[k].column, fmt::format("TTL '{}' is not a TTL", t[k].text));
+        if (!ttl) return fail_at(t[k], fmt::format("TTL '{}' is not a TTL", t[k].text));
         ++k;
       } else if (is_class(t[k].text) && !known_type(t[k].text)) {
-        if (upper(t[k].text) != "IN") return fail(t[k].column, fmt::format("class {} is not supported (only IN)", t[k].text));
+        if (upper(t[k].text) != "IN") return fail_at(t[k], fmt::format("class {} is not supported (only IN)", t[k].text));
         ++k;
       }
     }
-    if (k >= t.size()) return fail(t.back().column, "the record has no type");
+    if (k >= t.size()) return fail_at(t.back(), "the record has no type");
     const auto& type_token = t[k++];
-    const auto type = upper(type_token.text);
-    std::string data;
-    std::vector<std::string> txt;
-    for (std::size_t j = k; j < t.size(); ++j) {
-      if (!data.empty()) data += ' ';
-      data += t[j].quoted ? "\"" + t[j].text + "\"" : t[j].text;
-      txt.push_back(t[j].text);
-    }
+    const auto parsed_type = dns::parse_type(type_token.text);
     const std::uint32_t record_ttl = ttl ? *ttl : default_ttl ? *default_ttl : last_ttl;
     last_ttl = record_ttl;
-    if (!known_type(type)) {
-      if (!other_type(type)) return fail(type_token.column, fmt::format("'{}' is not a record type", type_token.text));
+    if (!parsed_type) return fail_at(type_token, fmt::format("'{}' is not a record type", type_token.text));
+    const std::string type = dns::type_name(*parsed_type);
+    if (!loaded_type(*parsed_type)) {
       out.unsupported.push_back({e.line, strip_dot(owner.to_string()), type});
       continue;
     }
-    if (k >= t.size()) return fail(type_token.column, fmt::format("{} record without data", type));
-    auto rdata = dns::parse_rdata(*dns::parse_type(type), data, origin.value_or(dns::Name{}));
-    if (!rdata)
-      return fail(t[k].column, fmt::format("{} data '{}': {}", type, data,
-                                           rdata.error().detail.empty() ? rdata.error().message() : rdata.error().detail));
-    // Names in the data, made absolute against the current origin.
-    auto absolute = [&](const std::string& name) -> std::string {
-      auto n = origin ? dns::Name::parse(name, *origin) : dns::Name::parse(name);
-      return n ? n->to_string() : name;
-    };
-    if (type == "SOA") {
-      if (out.has_soa) return fail(type_token.column, "a second SOA record");
-      if (apex && !(owner == *apex)) return fail(1, "the SOA must be at the zone apex");
+    if (k >= t.size()) return fail_at(type_token, fmt::format("{} record without data", type));
+    // The rdata is parsed once, here, into its typed form (RFC 3597 "\# len hex" included);
+    // that value is what the responder serves.
+    std::string data;
+    std::vector<std::size_t> starts;
+    for (std::size_t j = k; j < t.size(); ++j) {
+      if (!data.empty()) data += ' ';
+      starts.push_back(data.size());
+      data += t[j].quoted ? "\"" + t[j].text + "\"" : t[j].text;
+    }
+    auto rdata = dns::parse_rdata(*parsed_type, data, origin.value_or(dns::Name{}));
+    if (!rdata) {
+      const auto [line, column] = rdata_position(t, k, starts, rdata.error().offset);
+      return error_at(file, line, column,
+                      fmt::format("{} data '{}': {}", type, data,
+                                  rdata.error().detail.empty() ? rdata.error().message() : rdata.error().detail));
+    }
+    if (const auto size = zone_rdata_size(*rdata); size > kMaxZoneRdataOctets)
+      return fail_at(t[k], fmt::format("{} rdata of {} octets: at most {}, so that an answer carrying it fits "
+                                       "one DNS message", type, size, kMaxZoneRdataOctets));
+    if (*parsed_type == dns::Type::soa) {
+      if (out.has_soa) return fail_at(type_token, "a second SOA record");
+      if (apex && !(owner == *apex)) return error_at(file, e.line, owner_column, "the SOA must be at the zone apex");
+      if (owner.is_root()) return error_at(file, e.line, owner_column, "an SOA for the root: give the zone's name as its owner");
       out.has_soa = true;
       apex = owner;
+      const auto& soa = std::get<dns::SoaData>(*rdata);
       auto& z = out.zone;
-      z.soa_mname = absolute(t[k].text);
-      z.soa_rname = absolute(t[k + 1].text);
-      z.soa_serial = static_cast<std::uint32_t>(std::stoul(t[k + 2].text));
-      if (auto m = parse_zone_ttl(t.back().text)) z.soa_minimum = *m;
+      z.soa_mname = soa.mname.to_string();
+      z.soa_rname = soa.rname.to_string();
+      z.soa_serial = soa.serial;
+      z.soa_minimum = soa.minimum;
       z.ttl = default_ttl.value_or(record_ttl);
       continue;
     }
     if (!apex) apex = origin;
-    if (!apex) return fail(1, "no zone apex known: start with $ORIGIN or an SOA record");
+    if (!apex || apex->is_root())
+      return error_at(file, e.line, owner_column,
+                      apex ? "the zone apex would be the root: set $ORIGIN to the zone's name or start with its SOA"
+                           : "no zone apex known: start with $ORIGIN or an SOA record");
     if (!owner.is_subdomain_of(*apex))
-      return fail(1, fmt::format("{} lies outside the zone {}", owner.to_string(), apex->to_string()));
+      return error_at(file, e.line, owner_column,
+                      fmt::format("{} lies outside the zone {}", owner.to_string(), apex->to_string()));
     DnsRecordSpec r;
     r.name = owner.to_string();
     r.type = type;
     r.ttl = record_ttl;
-    if (type == "A" || type == "AAAA") {
-      r.address = t[k].text;
-    } else if (type == "SRV") {
-      r.priority = static_cast<std::uint16_t>(std::stoul(t[k].text));
-      r.weight = static_cast<std::uint16_t>(std::stoul(t[k + 1].text));
-      r.port = static_cast<std::uint16_t>(std::stoul(t[k + 2].text));
-      r.target = absolute(t[k + 3].text);
-    } else if (type == "TXT") {
-      r.text = txt;
-    } else {
-      r.target = absolute(t[k].text);
-    }
+    describe_rdata(r, *rdata);
+    r.rdata = std::move(*rdata);
     out.zone.records.push_back(std::move(r));
     out.record_lines.push_back(e.line);
+    record_columns.push_back(owner_column);
   }
-  if (!apex) return error_at(file, 0, 0, "no zone apex: the file has no SOA and no $ORIGIN");
+  // Records and an SOA set the apex (or failed above); a file with neither has nothing to serve.
+  if (!apex) return error_at(file, 1, 1, "no zone apex: the file has no SOA and no records");
   out.zone.origin = strip_dot(apex->to_string());
   if (!default_ttl && out.zone.ttl == 0) out.zone.ttl = 300;
   if (default_ttl && !out.has_soa) out.zone.ttl = *default_ttl;
   if (!out.has_soa) {
-    out.zone.soa_mname = "ns1." + out.zone.origin;
-    out.zone.soa_rname = "hostmaster." + out.zone.origin;
+    // Placeholder SOA names below the apex; the apex itself when it is too long to take a label.
+    auto below = [&](std::string_view label) {
+      auto n = dns::Name::from_labels([&] {
+        std::vector<std::string> labels{std::string(label)};
+        labels.insert(labels.end(), apex->labels().begin(), apex->labels().end());
+        return labels;
+      }());
+      return strip_dot(n ? n->to_string() : apex->to_string());
+    };
+    out.zone.soa_mname = below("ns1");
+    out.zone.soa_rname = below("hostmaster");
+  }
+  // The responder's own rules (a CNAME alone at its name), checked here against the same typed
+  // records, so that a file this accepts is one `serve` loads, and a violation names its line.
+  Zone check(*apex, dns::SoaData{}, 0);
+  for (std::size_t i = 0; i < out.zone.records.size(); ++i) {
+    const auto& r = out.zone.records[i];
+    auto added = check.add(dns::ResourceRecord{*dns::Name::parse(r.name), *dns::parse_type(r.type), dns::Class::in,
+                                                r.ttl, *r.rdata});
+    if (!added) return error_at(file, out.record_lines[i], record_columns[i], added.error().detail);
   }
   return out;
 }

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
+
 #include <fstream>
 #include <sstream>
 
@@ -108,6 +110,42 @@ TEST(CliServeZone, ListsUnsupportedZoneRecords) {
   const auto err = serve.wait(10s).err;
   EXPECT_NE(err.find("db.corp.example:7: MX record for corp.example not loaded"), std::string::npos) << err;
   EXPECT_NE(err.find("zone corp.example, 4 record(s) loaded"), std::string::npos) << err;
+}
+
+// RFC 3597 generic rdata in a zone file, served by `kmslab serve --zone` and read back by the real
+// dig (BIND 9): each record is answered as the typed record its octets encode.
+constexpr const char* kGenericZone = R"($ORIGIN corp.example.
+@ IN SOA \# 63 036e733104636f7270076578616d706c65000a686f73746d617374657204636f7270076578616d706c65000000000700000e1000000258000151800000012c
+@ NS \# 19 046b6d733104636f7270076578616d706c6500
+kms1 A \# 4 7f000001
+kms1 AAAA \# 16 00000000000000000000000000000001
+_vlmcs._tcp SRV \# 25 000000640698046b6d733104636f7270076578616d706c6500
+@ TXT \# 12 0568656c6c6f05776f726c64
+www CNAME \# 19 046b6d733104636f7270076578616d706c6500
+)";
+
+TEST(CliServeZone, GenericRdataIsServedAsDigReadsTheTypedRecord) {
+  constexpr const char* kDig = "/usr/bin/dig";
+  if (::access(kDig, X_OK) != 0) GTEST_SKIP() << "dig not installed (apt-get install bind9-dnsutils)";
+  CliProcess serve({"serve", "--zone", write("db.generic", kGenericZone), "--dns-listen", "127.0.0.1:0",
+                    "--drain-ms", "50"});
+  const auto line = serve.read_line(10s);
+  ASSERT_TRUE(line) << "no ready line";
+  const auto dns = nlohmann::json::parse(*line)["dns"].get<std::string>();
+  const auto port = dns.substr(dns.rfind(':') + 1);
+  auto dig = [&](const std::string& name, const std::string& type) {
+    CliProcess run({"@127.0.0.1", "-p", port, "+time=2", "+tries=1", "+short", name, type}, kDig);
+    return run.wait(10s).out;
+  };
+  EXPECT_EQ(dig("corp.example", "SOA"), "ns1.corp.example. hostmaster.corp.example. 7 3600 600 86400 300\n");
+  EXPECT_EQ(dig("corp.example", "NS"), "kms1.corp.example.\n");
+  EXPECT_EQ(dig("kms1.corp.example", "A"), "127.0.0.1\n");
+  EXPECT_EQ(dig("kms1.corp.example", "AAAA"), "::1\n");
+  EXPECT_EQ(dig("_vlmcs._tcp.corp.example", "SRV"), "0 100 1688 kms1.corp.example.\n");
+  EXPECT_EQ(dig("corp.example", "TXT"), "\"hello\" \"world\"\n");
+  EXPECT_EQ(dig("www.corp.example", "CNAME"), "kms1.corp.example.\n");
+  serve.signal(SIGTERM);
+  (void)serve.wait(10s);
 }
 
 TEST(CliAuditUsage, BadOptionsExit2) {

@@ -6,6 +6,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <limits>
+
 namespace kmslab::protocol {
 namespace {
 
@@ -43,6 +46,50 @@ TEST(FileTime, MatchesCapturedTimestamp) {
   // v6 capture: 134400863370000000 = 2026-11-25 13:18:57 UTC.
   EXPECT_EQ(format_filetime(134400863370000000ull), "2026-11-25T13:18:57.0000000Z");
   EXPECT_EQ(to_filetime(from_filetime(134400863370000001ull)), 134400863370000001ull);
+}
+
+// FILETIMEs from the wire can be any u64: the edges of u64 and i64, and the values a fuzz run
+// of the KMS host found overflowing (as i64: -9196068959818546816, and 0 minus the epoch).
+constexpr std::uint64_t kFarFileTimes[] = {0ull, 9223372036854775807ull, 9223372036854775808ull,
+                                           18446744073709551615ull, 9250675113890004800ull, 1ull};
+
+TEST(FileTime, DeltaSaturatesInsteadOfOverflowing) {
+  constexpr auto kMax = std::numeric_limits<std::int64_t>::max();
+  constexpr auto kMin = std::numeric_limits<std::int64_t>::min();
+  EXPECT_EQ(filetime_delta(0, 0), 0);
+  EXPECT_EQ(filetime_delta(5, 3), 2);
+  EXPECT_EQ(filetime_delta(3, 5), -2);
+  EXPECT_EQ(filetime_delta(9223372036854775807ull, 0), kMax);
+  EXPECT_EQ(filetime_delta(9223372036854775808ull, 0), kMax);
+  EXPECT_EQ(filetime_delta(18446744073709551615ull, 0), kMax);
+  EXPECT_EQ(filetime_delta(0, 9223372036854775808ull), kMin);
+  EXPECT_EQ(filetime_delta(0, 18446744073709551615ull), kMin);
+  EXPECT_EQ(filetime_delta(18446744073709551615ull, 9223372036854775808ull), kMax);
+  EXPECT_EQ(filetime_delta(9223372036854775808ull, 18446744073709551615ull), kMin + 1);
+  EXPECT_EQ(filetime_delta(134400863370000000ull, 134400863300000000ull), 70000000);
+}
+
+TEST(FileTime, FromFiletimeClampsToWhatATimePointHolds) {
+  for (const auto ft : kFarFileTimes) {
+    const auto t = from_filetime(ft);
+    EXPECT_EQ(to_filetime(t), std::clamp(ft, kMinTimePointFileTime, kMaxTimePointFileTime)) << ft;
+    EXPECT_EQ(filetime_fits_time_point(ft), ft >= kMinTimePointFileTime && ft <= kMaxTimePointFileTime);
+  }
+  EXPECT_EQ(to_filetime(from_filetime(kMinTimePointFileTime)), kMinTimePointFileTime);
+  EXPECT_EQ(to_filetime(from_filetime(kMaxTimePointFileTime)), kMaxTimePointFileTime);
+  EXPECT_EQ(to_filetime(std::chrono::system_clock::time_point::min()), kMinTimePointFileTime);
+  EXPECT_EQ(to_filetime(std::chrono::system_clock::time_point::max()), kMaxTimePointFileTime);
+  EXPECT_TRUE(filetime_fits_time_point(134400863370000000ull));
+}
+
+TEST(FileTime, FormatsEveryValueWithoutOverflow) {
+  EXPECT_EQ(format_filetime(0), "1601-01-01T00:00:00.0000000Z");
+  EXPECT_EQ(format_filetime(1), "1601-01-01T00:00:00.0000001Z");
+  EXPECT_EQ(format_filetime(kFileTimeUnixEpoch), "1970-01-01T00:00:00.0000000Z");
+  EXPECT_EQ(format_filetime(2650467743999999999ull), "9999-12-31T23:59:59.9999999Z");
+  EXPECT_EQ(format_filetime(2650467744000000000ull), "FILETIME 2650467744000000000 (after year 9999)");
+  EXPECT_EQ(format_filetime(9223372036854775808ull), "FILETIME 9223372036854775808 (after year 9999)");
+  EXPECT_EQ(format_filetime(18446744073709551615ull), "FILETIME 18446744073709551615 (after year 9999)");
 }
 
 TEST(Hex, RoundTripsAndNamesBadOffset) {

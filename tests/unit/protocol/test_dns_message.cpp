@@ -563,18 +563,20 @@ TEST(DnsText, ParsesAndFormatsEveryType) {
       {Type::txt, "\"a b\" c \"q\\\"\" \"\\200\"", "\"a b\" \"c\" \"q\\\"\" \"\\200\""},
       {Type::srv, "0 100 1688 kms1", "0 100 1688 kms1.corp.example."},
       {Type{65280}, "\\# 3 0a0b0c", "\\# 3 0a0b0c"},
-      {Type::a, "\\# 4 7f000001", "127.0.0.1"},  // generic form of a known type
+      // RFC 3597 §5: the generic form of a known type is that type's wire rdata, read as such.
+      {Type::a, "\\# 4 7f000001", "127.0.0.1"},
+      {Type::srv, "\\# 12 0000006406980468737431 00", "0 100 1688 hst1."},
+      {Type::txt, "\\# 0", "\\# 0"},
   };
   for (const auto& c : cases) {
     auto r = parse_rdata(c.type, c.text, o);
     ASSERT_TRUE(r) << c.text << ": " << r.error().message();
-    if (c.type == Type::a && std::string_view(c.text).starts_with("\\#")) {
-      // Kept raw; encoding as an A record gives the same wire bytes.
-      EXPECT_EQ(std::get<RawData>(*r).bytes, (Bytes{127, 0, 0, 1}));
-      continue;
-    }
     EXPECT_EQ(format_rdata(*r), c.shown) << c.text;
   }
+  // Octets that are not valid rdata of the type are an error at "\#", not raw data.
+  const auto short_a = parse_rdata(Type::a, "\\# 3 7f0000", o);
+  ASSERT_FALSE(short_a);
+  EXPECT_EQ(short_a.error().offset, 0u);
   EXPECT_EQ(type_name(Type::srv), "SRV");
   EXPECT_EQ(type_name(Type{65280}), "TYPE65280");
   EXPECT_EQ(parse_type("srv"), Type::srv);

@@ -112,6 +112,12 @@ TEST_P(KmsMalformed, CmidOrTimeNotEchoedIsBadValue) {
   expect_error(verify_response(cmid, e.client).error(), Errc::bad_value, "CMID not echoed", "cmid");
   const Bytes time = response_with(e, [](KmsResponse& s) { s.client_time += 10'000'000; });
   expect_error(verify_response(time, e.client).error(), Errc::bad_value, "client time not echoed", "time");
+  // A far-off response time (any u64 off the wire) is the same finding, compared as a u64; for v6
+  // the HMAC key is derived from it first, in unsigned arithmetic.
+  for (const std::uint64_t far : {0ull, 9223372036854775807ull, 9223372036854775808ull, 18446744073709551615ull}) {
+    const Bytes off = response_with(e, [&](KmsResponse& s) { s.client_time = far; });
+    expect_error(verify_response(off, e.client).error(), Errc::bad_value, "client time not echoed", "far time");
+  }
 }
 
 TEST_P(KmsMalformed, EpidSizeChecks) {

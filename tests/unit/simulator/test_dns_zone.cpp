@@ -3,6 +3,7 @@
 #include "kmslab/protocol/dns_text.hpp"
 #include "kmslab/simulator/dns_zone.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 namespace kmslab::simulator {
@@ -137,6 +138,60 @@ TEST_F(ZoneLookup, LongestApexWins) {
   ASSERT_EQ(nx.authority.size(), 1u);
   EXPECT_EQ(nx.authority[0].name, N("lab.corp.example"));
   EXPECT_EQ(nx.authority[0].ttl, 5u);
+}
+
+// A large zone: lookups are indexed by name and type, so the records a query looks at are those
+// it answers with (plus the SOA of a negative answer), however many the zone holds.
+TEST(ZoneIndex, LookupWorkDoesNotGrowWithTheZone) {
+  constexpr int kNames = 2000;
+  Zone zone(N("big.example"), dns::SoaData{N("ns1.big.example"), N("hm.big.example"), 1, 2, 3, 4, 60}, 300);
+  for (int i = 0; i < kNames; ++i) {
+    auto owner = N(fmt::format("host{}.site{}.big.example", i, i % 10));
+    ASSERT_TRUE(zone.add(dns::ResourceRecord::make(owner, 300, *dns::parse_rdata(Type::a, "192.0.2.1"))));
+  }
+  // One name with many records of one type beside a single record of another.
+  for (int i = 0; i < 500; ++i)
+    ASSERT_TRUE(zone.add(dns::ResourceRecord::make(N("busy.big.example"), 300,
+                                                   dns::TxtData{{fmt::format("entry {}", i)}})));
+  ASSERT_TRUE(zone.add(dns::ResourceRecord::make(N("busy.big.example"), 300, *dns::parse_rdata(Type::a, "192.0.2.9"))));
+  ZoneSet zones;
+  zones.add(std::move(zone));
+
+  const auto hit = lookup(zones, N("host1234.site4.big.example"), Type::a);
+  EXPECT_EQ(hit.rcode, Rcode::noerror);
+  EXPECT_EQ(hit.answers.size(), 1u);
+  EXPECT_LE(hit.examined, 1u);
+  const auto busy_a = lookup(zones, N("busy.big.example"), Type::a);
+  EXPECT_EQ(busy_a.answers.size(), 1u);
+  EXPECT_LE(busy_a.examined, 1u) << "the 500 TXT records beside it are not looked at";
+  const auto nxdomain = lookup(zones, N("nobody.site3.big.example"), Type::a);
+  EXPECT_EQ(nxdomain.rcode, Rcode::nxdomain);
+  EXPECT_LE(nxdomain.examined, 1u);
+  const auto empty_non_terminal = lookup(zones, N("site3.big.example"), Type::a);
+  EXPECT_EQ(empty_non_terminal.rcode, Rcode::noerror);
+  EXPECT_TRUE(empty_non_terminal.answers.empty());
+  EXPECT_LE(empty_non_terminal.examined, 1u);
+  const auto nodata = lookup(zones, N("host7.site7.big.example"), Type::srv);
+  EXPECT_EQ(nodata.rcode, Rcode::noerror);
+  EXPECT_TRUE(nodata.answers.empty());
+  EXPECT_LE(nodata.examined, 1u);
+}
+
+// The index follows removals: a name whose records all went is gone, and so is the empty
+// non-terminal above it once nothing lies below.
+TEST(ZoneIndex, RemovalUpdatesNamesAndEmptyNonTerminals) {
+  Zone zone(N("idx.example"), dns::SoaData{N("ns1.idx.example"), N("hm.idx.example"), 1, 2, 3, 4, 60}, 300);
+  ASSERT_TRUE(zone.add(dns::ResourceRecord::make(N("a.b.idx.example"), 300, *dns::parse_rdata(Type::a, "192.0.2.1"))));
+  ASSERT_TRUE(zone.add(dns::ResourceRecord::make(N("a.b.idx.example"), 300, *dns::parse_rdata(Type::aaaa, "::1"))));
+  EXPECT_TRUE(zone.has_name(N("b.idx.example")));
+  EXPECT_EQ(zone.size(), 3u);
+  EXPECT_EQ(zone.remove(N("a.b.idx.example"), Type::a), 1u);
+  EXPECT_TRUE(zone.has_name(N("b.idx.example")));
+  EXPECT_EQ(zone.remove(N("a.b.idx.example")), 1u);
+  EXPECT_FALSE(zone.has_name(N("a.b.idx.example")));
+  EXPECT_FALSE(zone.has_name(N("b.idx.example")));
+  EXPECT_TRUE(zone.has_name(N("idx.example")));
+  EXPECT_EQ(zone.size(), 1u);
 }
 
 TEST(Zone, AddEnforcesZoneRules) {

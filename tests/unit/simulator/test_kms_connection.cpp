@@ -152,6 +152,41 @@ TEST_F(KmsConnectionTest, ClientFiveHoursAheadGetsTimeSkewInBand) {
   EXPECT_EQ(request(pdu, rpc::NdrSyntax::ndr32).stub.hresult, 0u);
 }
 
+// A client_time from the wire is any u64. Far-off values are a time skew, as a Windows host
+// answers; 134400863300000000 + 2^62 used to wrap (x 100 ns in i64) onto the host's own clock and
+// be accepted.
+TEST_F(KmsConnectionTest, FarOffClientTimesAreTimeSkewNeverWrappedIntoTolerance) {
+  make_host();
+  const auto base = client_request_from_capture(load_vector("v6_request.hex"), rpc::NdrSyntax::ndr32).request;
+  constexpr std::uint64_t kHostFileTime = 134400863300000000ull;
+  auto decide_at = [&](std::uint64_t client_time) {
+    auto request = base;
+    request.client_time = client_time;
+    return policy_->decide(request);
+  };
+  ASSERT_EQ(decide_at(kHostFileTime).hresult, 0u) << "control: the host's own time is accepted";
+  const std::uint64_t inside = kHostFileTime + 3ull * 3600 * 10'000'000;  // 3 h ahead, tolerance 4 h
+  EXPECT_EQ(decide_at(inside).hresult, 0u);
+  const struct {
+    std::uint64_t client_time;
+    const char* direction;
+  } cases[] = {
+      {kHostFileTime + (1ull << 62), "ahead of"},  // wrapped onto the host's time before
+      {0ull, "behind"},
+      {9223372036854775807ull, "ahead of"},
+      {9223372036854775808ull, "ahead of"},
+      {18446744073709551615ull, "ahead of"},
+      {9250675113890004800ull, "ahead of"},
+      {kHostFileTime - 5ull * 3600 * 10'000'000, "behind"},
+  };
+  for (const auto& c : cases) {
+    const auto d = decide_at(c.client_time);
+    EXPECT_EQ(d.hresult, 0xC004F06Cu) << c.client_time << ": " << d.reason;
+    EXPECT_FALSE(d.response.has_value()) << c.client_time;
+    EXPECT_NE(d.reason.find(c.direction), std::string::npos) << c.client_time << ": " << d.reason;
+  }
+}
+
 TEST_F(KmsConnectionTest, UnknownKmsCountIdIsProductNotServed) {
   make_host();
   bind("v4");

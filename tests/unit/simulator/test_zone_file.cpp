@@ -2,10 +2,14 @@
 // types listed, and file:line errors.
 #include "kmslab/simulator/zone_file.hpp"
 
+#include "kmslab/protocol/dns_text.hpp"
+
 #include <gtest/gtest.h>
 
 namespace kmslab::simulator {
 namespace {
+
+namespace dns = protocol::dns;
 
 constexpr const char* kZone = R"($ORIGIN corp.example.
 $TTL 1h
@@ -123,6 +127,111 @@ TEST(ZoneFile, ErrorsNameFileAndLine) {
     EXPECT_EQ(z.error().line, c.line) << c.text << " -> " << z.error().format();
     EXPECT_NE(z.error().format().find(c.words), std::string::npos) << z.error().format();
   }
+}
+
+// RFC 3597 generic rdata ("\# <length> <hex>") is the type's own wire rdata: each loaded type
+// reads it into the same typed value as its usual presentation form.
+TEST(ZoneFile, GenericRdataIsReadAsTheTypedRecordForEveryLoadedType) {
+  constexpr const char* kGeneric = R"($ORIGIN corp.example.
+@ IN SOA \# 63 036e733104636f7270076578616d706c65000a686f73746d617374657204636f7270076578616d706c65000000000700000e1000000258000151800000012c
+@ NS \# 19 046b6d733104636f7270076578616d706c6500
+kms1 A \# 4 7f000001
+kms1 AAAA \# 16 00000000000000000000000000000001
+_vlmcs._tcp SRV \# 25 000000640698046b6d733104636f7270076578616d706c6500
+@ TXT \# 12 0568656c6c6f05776f726c64
+www CNAME \# 19 046b6d733104636f7270076578616d706c6500
+kms2 TYPE1 \# 4 7f000002
+)";
+  auto z = parse_zone_file(kGeneric, "db.generic");
+  ASSERT_TRUE(z) << z.error().format();
+  EXPECT_TRUE(z->has_soa);
+  EXPECT_EQ(z->zone.soa_mname, "ns1.corp.example.");
+  EXPECT_EQ(z->zone.soa_rname, "hostmaster.corp.example.");
+  EXPECT_EQ(z->zone.soa_serial, 7u);
+  EXPECT_EQ(z->zone.soa_minimum, 300u);
+  auto typed = [&](std::string_view name, std::string_view type, std::string_view presentation) {
+    const auto* r = find(*z, name, type);
+    ASSERT_NE(r, nullptr) << name << " " << type;
+    ASSERT_TRUE(r->rdata.has_value()) << name << " " << type;
+    auto expected = dns::parse_rdata(*dns::parse_type(type), presentation, *dns::Name::parse("corp.example."));
+    ASSERT_TRUE(expected) << presentation;
+    EXPECT_EQ(dns::format_rdata(*r->rdata), dns::format_rdata(*expected)) << name << " " << type;
+  };
+  typed("corp.example.", "NS", "kms1");
+  typed("kms1.corp.example.", "A", "127.0.0.1");
+  typed("kms1.corp.example.", "AAAA", "::1");
+  typed("_vlmcs._tcp.corp.example.", "SRV", "0 100 1688 kms1");
+  typed("corp.example.", "TXT", "hello world");
+  typed("www.corp.example.", "CNAME", "kms1");
+  typed("kms2.corp.example.", "A", "127.0.0.2");  // TYPE1 is A (RFC 3597 §5)
+  EXPECT_EQ(find(*z, "_vlmcs._tcp.corp.example.", "SRV")->port, 1688);
+  EXPECT_EQ(find(*z, "corp.example.", "TXT")->text, (std::vector<std::string>{"hello", "world"}));
+  EXPECT_EQ(find(*z, "www.corp.example.", "CNAME")->target, "kms1.corp.example.");
+  EXPECT_EQ(find(*z, "kms1.corp.example.", "A")->address, "127.0.0.1");
+  EXPECT_TRUE(z->unsupported.empty());
+}
+
+// Every record keeps the rdata it was parsed into; nothing downstream parses the text again.
+TEST(ZoneFile, EveryLoadedRecordCarriesItsTypedRdata) {
+  auto z = parse_zone_file(kZone, "db.corp.example");
+  ASSERT_TRUE(z) << z.error().format();
+  for (const auto& r : z->zone.records) {
+    ASSERT_TRUE(r.rdata.has_value()) << r.name << " " << r.type;
+    EXPECT_EQ(dns::type_of(*r.rdata), dns::parse_type(r.type)) << r.name << " " << r.type;
+  }
+  // A quoted TXT string with spaces stays one string.
+  EXPECT_EQ(std::get<dns::TxtData>(*find(*z, "corp.example.", "TXT")->rdata).strings.front(),
+            "kmslab lab zone; test only");
+}
+
+struct LocatedBadZone {
+  const char* text;
+  int line;
+  int column;
+  const char* words;
+};
+
+TEST(ZoneFile, MalformedGenericRdataAndEdgeCasesAreLocatedErrors) {
+  const std::string big_txt = [] {
+    std::string s = "$ORIGIN corp.example.\nbig TXT";
+    for (int i = 0; i < 300; ++i) s += " \"" + std::string(250, 'x') + "\"";
+    return s + "\n";
+  }();
+  const LocatedBadZone cases[] = {
+      {"$ORIGIN corp.example.\n@ IN SOA \\# 0\n", 2, 10, "SOA data"},
+      {"$ORIGIN corp.example.\n_vlmcs._tcp SRV \\# 3 000001\n", 2, 17, "SRV data"},
+      {"$ORIGIN corp.example.\nkms1 A \\# 3 7f0000\n", 2, 8, "A data"},
+      {"$ORIGIN corp.example.\nwww CNAME \\# 2 0100\n", 2, 11, "CNAME data"},
+      {"$ORIGIN corp.example.\nkms1 A \\# 4 7f0000zz\n", 2, 13, "A data"},
+      {"$ORIGIN corp.example.\nkms1 \"\" A 127.0.0.1\n", 2, 6, "not a record type"},
+      {"$ORIGIN corp.example.\n\"\" A 127.0.0.1\n", 2, 1, "owner"},
+      {"$ORIGIN corp.example.\nkms1 A 300.1.2.3\n", 2, 8, "not an IPv4 address"},
+      {"$ORIGIN corp.example.\n@ SOA ns1 hm (\n  1 2 x 4 5 )\n", 3, 7, "SOA"},
+      {"$ORIGIN corp.example.\n@ SOA ns1 hm ( 1 2 3 4 5\n", 2, 14, "never closed"},
+      {"$ORIGIN .\nkms1 A 127.0.0.1\n", 2, 1, "root"},
+      {"$ORIGIN .\n", 1, 1, "no zone apex"},
+      {"$ORIGIN .\n@ SOA a. b. 1 2 3 4 5\n", 2, 1, "root"},
+      {"$ORIGIN corp.example.\nkms1 A 127.0.0.1\nother.example. A 127.0.0.1\n", 3, 1, "outside the zone"},
+      {big_txt.c_str(), 2, 9, "at most"},
+      {"$ORIGIN corp.example.\nwww A 127.0.0.1\n  CNAME kms1\n", 3, 1, "CNAME"},
+  };
+  for (const auto& c : cases) {
+    auto z = parse_zone_file(c.text, "db.test");
+    ASSERT_FALSE(z) << c.text;
+    EXPECT_EQ(z.error().file, "db.test");
+    EXPECT_EQ(z.error().line, c.line) << c.text << " -> " << z.error().format();
+    EXPECT_EQ(z.error().column, c.column) << c.text << " -> " << z.error().format();
+    EXPECT_NE(z.error().format().find(c.words), std::string::npos) << z.error().format();
+  }
+}
+
+// An export made by BIND's tools starts with "$ORIGIN ." and names the apex in full.
+TEST(ZoneFile, RootOriginWithAnAbsoluteSoaIsAccepted) {
+  auto z = parse_zone_file("$ORIGIN .\ncorp.example 300 IN SOA ns1.corp.example. hm.corp.example. 1 2 3 4 5\n"
+                           "$ORIGIN corp.example.\nkms1 A 127.0.0.1\n", "db.bind");
+  ASSERT_TRUE(z) << z.error().format();
+  EXPECT_EQ(z->zone.origin, "corp.example");
+  EXPECT_NE(find(*z, "kms1.corp.example.", "A"), nullptr);
 }
 
 TEST(ZoneFile, LoadMissingFileIsAnError) {

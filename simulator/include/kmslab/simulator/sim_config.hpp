@@ -8,6 +8,7 @@
 // wrong ports, targets without addresses, TXT ...). See docs/simulator.md for every key.
 #pragma once
 
+#include "kmslab/protocol/dns_message.hpp"
 #include "kmslab/config/yaml_node.hpp"
 #include "kmslab/simulator/fault.hpp"
 
@@ -31,6 +32,9 @@ struct DnsRecordSpec {
   std::string address;
   // TXT
   std::vector<std::string> text;
+  // Set by the zone-file loader: the record's rdata, parsed once; when set, it is what the
+  // responder serves and the fields above only describe it.
+  std::optional<protocol::dns::Rdata> rdata{};
 };
 
 struct ZoneSpec {

@@ -157,6 +157,24 @@ TEST(ProbeSite, MissingSrvWithHintBlamesTheSrvRecord) {
   EXPECT_EQ(run.observations.attempts[0].source, TargetSource::ladder_name);
 }
 
+// `--kms-hint 127.0.0.1:PORT`: an IP address has no name step, so the ladder has one rung
+// (by IP) and its answer blames the SRV record, not name resolution.
+TEST(ProbeSite, MissingSrvWithAnIpHintBlamesTheSrvRecordNotTheName) {
+  ProbeSite site;
+  const auto port = site.add_host("kms1");
+  site.set_zone({ProbeSite::a("kms1")});  // no _vlmcs._tcp at all
+  site.start();
+  auto config = config_for(site);
+  config.kms_hint = "127.0.0.1:" + std::to_string(port);
+  const auto run = probe(config);
+  ASSERT_NE(find(run, FindingCode::dns_srv_missing), nullptr) << codes(run);
+  EXPECT_TRUE(run.observations.ladder.ran);
+  for (const auto& a : run.observations.attempts)
+    EXPECT_NE(a.source, TargetSource::ladder_name) << "an IP address has no by-name rung";
+  EXPECT_EQ(run.diagnosis.ladder.verdict, LadderVerdict::srv_record) << run.diagnosis.ladder.text;
+  EXPECT_EQ(run.diagnosis.ladder.text.find("name resolution"), std::string::npos) << run.diagnosis.ladder.text;
+}
+
 TEST(ProbeSite, MissingSrvWithoutHintLeavesTheLadderOut) {
   ProbeSite site;
   site.set_zone({ProbeSite::a("kms1")});

@@ -55,7 +55,7 @@ Finding failover_finding(const ProbeObservations& obs, const std::vector<Attempt
   ctx.host = failed.host;
   ctx.port = failed.port;
   ctx.address = detail::host_part(failed.connect.address);
-  if (!obs.dns.empty()) ctx.dns_server = detail::host_part(obs.dns.front().server);
+  if (!obs.dns.empty()) detail::set_dns_server(ctx, obs.dns.front().server);
   auto f = make_finding(FindingCode::failover_used, attempt_target(failed), std::move(lines), ctx);
   f.phase = Phase::tcp_connect;
   return f;

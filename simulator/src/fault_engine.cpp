@@ -285,9 +285,15 @@ std::vector<FaultHit> FaultEngine::evaluate_dns(std::string_view name, std::stri
   });
 }
 
-std::vector<FaultHit> FaultEngine::evaluate_kms(std::string_view host, KmsStage stage) {
-  return evaluate(FaultTarget::kms,
-                  [&](const Entry& e) { return e.spec.stage == stage && (e.spec.host.empty() || e.spec.host == host); });
+std::vector<FaultHit> FaultEngine::evaluate_kms(std::string_view host, KmsStage stage, BindPdu pdu,
+                                                bool opens_exchange) {
+  return evaluate(FaultTarget::kms, [&](const Entry& e) {
+    if (e.spec.stage != stage || (!e.spec.host.empty() && e.spec.host != host)) return false;
+    if (stage != KmsStage::bind) return true;
+    if (e.spec.bind_pdus == BindPdus::exchange) return opens_exchange;
+    const auto bit = pdu == BindPdu::bind ? BindPdus::bind : BindPdus::alter_context;
+    return (static_cast<unsigned>(e.spec.bind_pdus) & static_cast<unsigned>(bit)) != 0;
+  });
 }
 
 std::vector<FaultHit> FaultEngine::evaluate_sntp() {

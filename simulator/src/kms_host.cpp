@@ -108,6 +108,7 @@ asio::awaitable<void> KmsHost::session(tcp::socket& socket) {
   // One buffered read usually brings a whole PDU; the watchdog bounds the wait for the next PDU
   // by idle_timeout and the rest of a started one by read_timeout, with no timer work per read.
   net::StreamBuffer input;
+  bool bound = false;  // a bind PDU arrived on this connection (an alter_context continues its exchange)
   // Reads only: the client sees the connection close after the timeout is counted, as before.
   net::SocketWatchdog watchdog(socket.get_executor(), net::SocketWatchdog::Cut::reads);
   for (;;) {
@@ -148,14 +149,22 @@ asio::awaitable<void> KmsHost::session(tcp::socket& socket) {
     KmsStagePlan plan;
     KmsStagePlan response_plan;
     std::optional<KmsStage> stage;
+    BindPdu bind_pdu = BindPdu::bind;
+    bool opens_exchange = true;
     if (auto header = rpc::decode_header(pdu)) {
-      if (header->type == rpc::PacketType::bind || header->type == rpc::PacketType::alter_context)
+      if (header->type == rpc::PacketType::bind || header->type == rpc::PacketType::alter_context) {
         stage = KmsStage::bind;
-      else if (header->type == rpc::PacketType::request)
+        // A bind opens a bind exchange; the alter_context that follows it belongs to the same
+        // exchange, so a default bind-stage fault (a delay, say) acts once, not on both PDUs.
+        bind_pdu = header->type == rpc::PacketType::bind ? BindPdu::bind : BindPdu::alter_context;
+        opens_exchange = bind_pdu == BindPdu::bind || !bound;
+        bound = true;
+      } else if (header->type == rpc::PacketType::request) {
         stage = KmsStage::request;
+      }
     }
     if (engine_ && stage) {
-      plan = stage_plan(*stage);
+      plan = stage_plan(*stage, bind_pdu, opens_exchange);
       const bool go_on = co_await enter_stage(socket, plan);
       if (!go_on) co_return;
       if (*stage == KmsStage::request) {
@@ -178,8 +187,8 @@ asio::awaitable<void> KmsHost::session(tcp::socket& socket) {
   }
 }
 
-KmsStagePlan KmsHost::stage_plan(KmsStage stage) {
-  auto hits = engine_->evaluate_kms(spec_.name, stage);
+KmsStagePlan KmsHost::stage_plan(KmsStage stage, BindPdu pdu, bool opens_exchange) {
+  auto hits = engine_->evaluate_kms(spec_.name, stage, pdu, opens_exchange);
   return plan_kms_stage(stage, hits);
 }
 

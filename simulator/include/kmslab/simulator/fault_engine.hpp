@@ -92,7 +92,11 @@ class FaultEngine {
   std::size_t size() const noexcept { return count_.load(); }
 
   std::vector<FaultHit> evaluate_dns(std::string_view name, std::string_view type);
-  std::vector<FaultHit> evaluate_kms(std::string_view host, KmsStage stage);
+  // At stage bind, `pdu` is the PDU being handled and `opens_exchange` whether it starts a bind
+  // exchange (a bind, or an alter_context with no bind before it): a fault with the default
+  // BindPdus::exchange matches only PDUs that open one.
+  std::vector<FaultHit> evaluate_kms(std::string_view host, KmsStage stage, BindPdu pdu = BindPdu::bind,
+                                     bool opens_exchange = true);
   std::vector<FaultHit> evaluate_sntp();
 
   // Manual listener state. Error (field "host"): an unknown host.

@@ -81,7 +81,7 @@ class KmsHost {
 
  private:
   net::asio::awaitable<void> session(net::tcp::socket& socket);
-  KmsStagePlan stage_plan(KmsStage stage);
+  KmsStagePlan stage_plan(KmsStage stage, BindPdu pdu = BindPdu::bind, bool opens_exchange = true);
   // Carries out a stage's delay, reset or silence; false when the connection is over.
   net::asio::awaitable<bool> enter_stage(net::tcp::socket& socket, KmsStagePlan plan);
   net::asio::awaitable<void> hold_silent(net::tcp::socket& socket);

@@ -80,6 +80,11 @@ ListenerState KmsHost::listener_state() const noexcept {
   return ListenerState::open;
 }
 
+std::optional<net::TcpServer::ListenerStats> KmsHost::listener_stats() const {
+  if (!server_) return std::nullopt;
+  return server_->listener_stats();
+}
+
 std::vector<tcp::endpoint> KmsHost::endpoints() const { return server_ ? server_->endpoints() : std::vector<tcp::endpoint>{}; }
 
 std::size_t KmsHost::open_connections() const { return server_ ? server_->open_connections() : 0; }

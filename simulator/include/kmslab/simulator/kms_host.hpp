@@ -78,6 +78,9 @@ class KmsHost {
   // Switches the listeners (asynchronously; the future holds the outcome). REQUIRES: start().
   std::future<boost::system::error_code> set_listener_state(ListenerState state);
   ListenerState listener_state() const noexcept;
+  // Since when the listeners are in their state and how many connects it turned away, where
+  // anything counted them (net::TcpServer::listener_stats). Empty before start().
+  std::optional<net::TcpServer::ListenerStats> listener_stats() const;
 
  private:
   net::asio::awaitable<void> session(net::tcp::socket& socket);

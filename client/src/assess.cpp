@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 
 #include "kmslab/client/timeline.hpp"
 
@@ -40,6 +41,9 @@ std::string dns_words(DnsOutcome o) {
       return "truncated over UDP, and the TCP retry failed";
     case DnsOutcome::error:
       return "error";
+    case DnsOutcome::unreachable:
+      return "connection refused (ICMP port unreachable over UDP, RST over TCP): nothing listens on the "
+             "DNS port";
   }
   return "?";
 }
@@ -62,6 +66,9 @@ Finding dns_failure(DnsOutcome o, std::string target, Lines lines, const CheckCo
       break;
     case DnsOutcome::timeout:
       code = FindingCode::dns_timeout;
+      break;
+    case DnsOutcome::unreachable:
+      code = FindingCode::dns_unreachable;
       break;
     case DnsOutcome::tcp_failed:
       code = FindingCode::dns_truncated_no_tcp;
@@ -113,11 +120,11 @@ CheckContext context_for(const AttemptObservation& a, const ProbeObservations& o
   else if (!a.address.addresses.empty())
     c.address = a.address.addresses.front();
   if (!a.address.server.empty())
-    c.dns_server = host_part(a.address.server);
+    set_dns_server(c, a.address.server);
   else if (!obs.dns.empty() && !obs.dns.front().server.empty())
-    c.dns_server = host_part(obs.dns.front().server);
+    set_dns_server(c, obs.dns.front().server);
   else if (!obs.options.dns_servers.empty())
-    c.dns_server = host_part(obs.options.dns_servers.front());
+    set_dns_server(c, obs.options.dns_servers.front());
   c.time_source = host_part(obs.options.time_source);
   return c;
 }
@@ -323,6 +330,22 @@ std::string host_part(std::string_view endpoint) {
   return std::string(endpoint);  // a bare name, or a bare IPv6 address
 }
 
+void set_dns_server(CheckContext& ctx, std::string_view endpoint) {
+  ctx.dns_server = host_part(endpoint);
+  ctx.dns_port = 53;
+  std::string_view port;
+  if (endpoint.starts_with('[')) {
+    const auto close = endpoint.find("]:");
+    if (close != std::string_view::npos) port = endpoint.substr(close + 2);
+  } else if (const auto colon = endpoint.find(':');
+             colon != std::string_view::npos && endpoint.find(':', colon + 1) == std::string_view::npos) {
+    port = endpoint.substr(colon + 1);
+  }
+  std::uint16_t value = 0;
+  const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (!port.empty() && ec == std::errc{} && end == port.data() + port.size() && value != 0) ctx.dns_port = value;
+}
+
 std::string domain_of(const AttemptObservation& a, const ProbeObservations& obs) {
   if (!a.domain.empty()) return a.domain;
   return obs.options.domains.empty() ? std::string() : obs.options.domains.front();
@@ -425,9 +448,9 @@ CheckContext dns_context(const DnsObservation& d, const ProbeObservations& obs) 
   CheckContext ctx;
   ctx.domain = d.domain;
   ctx.host = !obs.ladder.host.empty() ? obs.ladder.host : obs.options.kms_host;
-  ctx.dns_server = host_part(!d.server.empty()                 ? d.server
-                             : obs.options.dns_servers.empty() ? std::string()
-                                                               : obs.options.dns_servers.front());
+  set_dns_server(ctx, !d.server.empty()                 ? d.server
+                     : obs.options.dns_servers.empty() ? std::string()
+                                                       : obs.options.dns_servers.front());
   ctx.time_source = host_part(obs.options.time_source);
   return ctx;
 }

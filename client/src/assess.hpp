@@ -34,6 +34,9 @@ std::vector<Finding> assess_budgets(const ProbeObservations& obs, const Diagnosi
 
 // "127.0.0.1:5353" -> "127.0.0.1", "[::1]:53" -> "::1", "dns.example" -> "dns.example".
 std::string host_part(std::string_view endpoint);
+// Sets the context's DNS server from an endpoint as host_part() reads it, and its port (53 when
+// the endpoint names none), so next checks ask the server where the probe asked it.
+void set_dns_server(CheckContext& ctx, std::string_view endpoint);
 // The domain an attempt belongs to: its own, else the first one asked for.
 std::string domain_of(const AttemptObservation& attempt, const ProbeObservations& obs);
 

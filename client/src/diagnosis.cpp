@@ -55,7 +55,7 @@ Finding failover_finding(const ProbeObservations& obs, const std::vector<Attempt
   ctx.host = failed.host;
   ctx.port = failed.port;
   ctx.address = detail::host_part(failed.connect.address);
-  if (!obs.dns.empty()) ctx.dns_server = detail::host_part(obs.dns.front().server);
+  if (!obs.dns.empty()) detail::set_dns_server(ctx, obs.dns.front().server);
   auto f = make_finding(FindingCode::failover_used, attempt_target(failed), std::move(lines), ctx);
   f.phase = Phase::tcp_connect;
   return f;
@@ -94,6 +94,14 @@ LadderResult ladder_result(const ProbeObservations& obs, const std::vector<Attem
         "{} answers KMS requests by name on port {}: the SRV record (missing, wrong "
         "target or wrong port) is the problem",
         host, port);
+  } else if (by_ip && !by_name && reached_kms(assessed[*by_ip])) {
+    // The ladder's host was an IP address (a --kms-hint such as 127.0.0.1:1688): there is no name
+    // step, so nothing here speaks about name resolution; the host answers, discovery did not.
+    out.verdict = LadderVerdict::srv_record;
+    out.text = fmt::format(
+        "{} answers KMS requests on port {} (an IP address: there is no name to resolve): SRV "
+        "discovery is the problem, not the host (the DNS finding says why)",
+        obs.attempts[*by_ip].host, port);
   } else if (by_ip && reached_kms(assessed[*by_ip])) {
     out.verdict = LadderVerdict::name_resolution;
     out.text =

@@ -14,48 +14,56 @@ using C = CheckTemplate;
 // --- next checks, per finding (Windows commands; "on the KMS host" when not run on the client) ---
 
 constexpr C kSrvMissing[] = {
-    {"nslookup -type=SRV {srv_name} {dns_server}", "does the DNS server return the KMS SRV record?"},
+    {"{nslookup} -type=SRV {srv_name} {dns_server}", "does the DNS server return the KMS SRV record?"},
     {"ipconfig /all", "is {domain} the client's primary DNS suffix or in its search list?"},
     {"slmgr /sdns",
      "on the KMS host: turn DNS publishing on; it must be allowed to update the {domain} zone"},
     {"slmgr /skms {host}:{port}", "workaround on the client: name the KMS host explicitly"},
 };
 constexpr C kSrvNodata[] = {
-    {"nslookup -type=SRV {srv_name} {dns_server}", "the name exists but has no SRV record"},
+    {"{nslookup} -type=SRV {srv_name} {dns_server}", "the name exists but has no SRV record"},
     {"slmgr /sdns", "on the KMS host: turn DNS publishing on; check it registered in {domain}"},
     {"slmgr /skms-domain <domain holding the record>",
      "on the client, if the record is published in another zone"},
 };
 constexpr C kServfail[] = {
-    {"nslookup -type=SRV {srv_name} {dns_server}", "does it fail on every DNS server or only on this one?"},
+    {"{nslookup} -type=SRV {srv_name} {dns_server}", "does it fail on every DNS server or only on this one?"},
     {"dcdiag /test:dns /v", "on a domain controller: zone loading, forwarders, delegation of {domain}"},
 };
 constexpr C kRefused[] = {
-    {"nslookup -type=SRV {srv_name} {dns_server}",
+    {"{nslookup} -type=SRV {srv_name} {dns_server}",
      "a server that refuses neither holds {domain} nor recurses for this client"},
     {"ipconfig /all", "is the client configured with the intended DNS servers?"},
 };
 constexpr C kDnsTimeout[] = {
-    {"nslookup -timeout=5 -type=SRV {srv_name} {dns_server}", "does the server answer at all?"},
-    {"Test-NetConnection {dns_server} -Port 53", "TCP 53 reachable? UDP 53 must be allowed as well"},
+    {"{nslookup} -timeout=5 -type=SRV {srv_name} {dns_server}", "does the server answer at all?"},
+    {"Test-NetConnection {dns_server} -Port {dns_port}", "TCP {dns_port} reachable? UDP {dns_port} must be allowed as well"},
     {"ipconfig /all", "are the configured DNS servers the intended ones?"},
 };
+constexpr C kDnsUnreachable[] = {
+    {"{nslookup} -type=SRV {srv_name} {dns_server}",
+     "\"no servers could be reached\" / connection refused: nothing listens on the DNS port"},
+    {"Test-NetConnection {dns_server} -Port {dns_port}",
+     "TCP {dns_port} refused as well? then the DNS service on {dns_server} is down or on another port"},
+    {"ipconfig /all", "is {dns_server} the DNS server the client should use?"},
+    {"sc query dns", "on {dns_server}, if it is a Windows DNS server: is the DNS Server service running?"},
+};
 constexpr C kNoAddress[] = {
-    {"nslookup {host} {dns_server}", "does the KMS host's name resolve to an A/AAAA record?"},
-    {"nslookup -type=SRV {srv_name} {dns_server}", "is the SRV target the host's real FQDN?"},
+    {"{nslookup} {host} {dns_server}", "does the KMS host's name resolve to an A/AAAA record?"},
+    {"{nslookup} -type=SRV {srv_name} {dns_server}", "is the SRV target the host's real FQDN?"},
     {"ipconfig /registerdns", "on the KMS host: register its address records again"},
 };
 constexpr C kWrongPort[] = {
-    {"nslookup -type=SRV {srv_name} {dns_server}", "check the port field of each record (standard: 1688)"},
+    {"{nslookup} -type=SRV {srv_name} {dns_server}", "check the port field of each record (standard: 1688)"},
     {"Test-NetConnection {host} -Port {port}", "does the host listen on the advertised port?"},
     {"slmgr /sprt 1688",
      "on the KMS host, if it should use the standard port; then republish with slmgr /sdns"},
 };
 constexpr C kTruncatedNoTcp[] = {
-    {"nslookup -vc -type=SRV {srv_name} {dns_server}",
+    {"{nslookup} -vc -type=SRV {srv_name} {dns_server}",
      "-vc asks over TCP, as the retry after truncation does"},
-    {"Test-NetConnection {dns_server} -Port 53", "TCP 53 must be open from the client to the DNS server"},
-    {"nslookup -type=SRV {srv_name} {dns_server}",
+    {"Test-NetConnection {dns_server} -Port {dns_port}", "TCP {dns_port} must be open from the client to the DNS server"},
+    {"{nslookup} -type=SRV {srv_name} {dns_server}",
      "how many records? too many overflow a 512-byte UDP answer"},
 };
 constexpr C kTcpRefused[] = {
@@ -136,11 +144,11 @@ constexpr C kTimeSourceUnavailable[] = {
      "does the source answer? UDP 123 must be open"},
 };
 constexpr C kSlowDnsSrv[] = {
-    {"Measure-Command { Resolve-DnsName -Type SRV {srv_name} -Server {dns_server} }",
+    {"Measure-Command { {nslookup} -type=SRV {srv_name} {dns_server} }",
      "time the SRV query from the client"},
 };
 constexpr C kSlowDnsAddress[] = {
-    {"Measure-Command { Resolve-DnsName {host} -Server {dns_server} }",
+    {"Measure-Command { {nslookup} {host} {dns_server} }",
      "time the address query from the client"},
 };
 constexpr C kSlowConnect[] = {
@@ -157,7 +165,7 @@ constexpr C kSlowTime[] = {
 };
 constexpr C kFailover[] = {
     {"Test-NetConnection {host} -Port {port}", "the target that failed before another one worked"},
-    {"nslookup -type=SRV {srv_name} {dns_server}",
+    {"{nslookup} -type=SRV {srv_name} {dns_server}",
      "remove records of retired hosts; check priorities and weights"},
     {"slmgr /ckms", "on clients, if the failed target was a fixed or cached host: clear it so they use DNS"},
 };
@@ -171,7 +179,9 @@ constexpr std::optional<std::uint32_t> kNone = std::nullopt;
 
 // Win32 codes behind the `unverified` HRESULTs (HRESULT_FROM_WIN32 = 0x8007xxxx):
 // DNS_INFO_NO_RECORDS 9501, DNS_ERROR_RCODE_SERVER_FAILURE 9002 (also for an unreachable DNS
-// server, as the HRESULT table in protocol/ describes it), DNS_ERROR_RCODE_REFUSED 9005,
+// server: Microsoft's activation error list gives 0x8007232A for "network or DNS issues", the
+// code a client with a dead DNS server most plausibly shows; it may instead surface a timeout,
+// ERROR_TIMEOUT 1460 = 0x800705B4, so it stays unverified), DNS_ERROR_RCODE_REFUSED 9005,
 // RPC_S_SERVER_UNAVAILABLE 1722, RPC_S_COMM_FAILURE 1820,
 // RPC_S_UNSUPPORTED_TRANS_SYN 1730, RPC_S_PROTOCOL_ERROR 1728 (the RPC ones as vlmcs reports them).
 constexpr CatalogEntry kCatalog[] = {
@@ -185,6 +195,9 @@ constexpr CatalogEntry kCatalog[] = {
      "The DNS server refused the query (REFUSED)", kRefused},
     {dns_timeout, "dns.timeout", S::error, 0x8007232Au, B::unverified, R::dns_srv, P::dns_srv,
      "No DNS server answered before the deadline", kDnsTimeout},
+    {dns_unreachable, "dns.unreachable", S::error, 0x8007232Au, B::unverified, R::dns_srv, P::dns_srv,
+     "The DNS server is unreachable: its port is closed (ICMP port unreachable / connection refused)",
+     kDnsUnreachable},
     {dns_no_address, "dns.no_address", S::error, 0x800706BAu, B::unverified, R::dns_srv, P::dns_address,
      "The KMS host name has no A/AAAA record", kNoAddress},
     {dns_wrong_port, "dns.wrong_port", S::warning, kNone, B::none, R::dns_srv, P::dns_srv,
@@ -292,6 +305,10 @@ std::string fill(std::string_view text, const CheckContext& ctx) {
   replace_all(out, "{address}",
               ctx.address.empty() ? (ctx.host.empty() ? "<kms-host>" : ctx.host) : ctx.address);
   replace_all(out, "{dns_server}", ctx.dns_server.empty() ? "<dns-server>" : ctx.dns_server);
+  replace_all(out, "{dns_port}", std::to_string(ctx.dns_port));
+  // nslookup asks port 53 unless told otherwise: a server probed on another port keeps it.
+  replace_all(out, "{nslookup}", ctx.dns_port == 53 ? std::string("nslookup")
+                                                    : fmt::format("nslookup -port={}", ctx.dns_port));
   replace_all(out, "{time_source}", ctx.time_source.empty() ? "<time-source>" : ctx.time_source);
   return out;
 }

@@ -39,7 +39,7 @@ constexpr Named<DnsOutcome> kDnsNames[] = {
     {DnsOutcome::nodata, "nodata"},   {DnsOutcome::servfail, "servfail"},
     {DnsOutcome::refused, "refused"}, {DnsOutcome::timeout, "timeout"},
     {DnsOutcome::formerr, "formerr"}, {DnsOutcome::tcp_failed, "tcp_failed"},
-    {DnsOutcome::error, "error"}};
+    {DnsOutcome::error, "error"},     {DnsOutcome::unreachable, "unreachable"}};
 
 constexpr Named<TargetSource> kSourceNames[] = {{TargetSource::srv, "srv"},
                                                 {TargetSource::kms, "kms"},

@@ -58,6 +58,8 @@ DnsOutcome dns_outcome(ResolveStatus status) {
       return DnsOutcome::timeout;
     case ResolveStatus::truncated_tcp_failed:
       return DnsOutcome::tcp_failed;
+    case ResolveStatus::connection_refused:
+      return DnsOutcome::unreachable;
     default:
       return DnsOutcome::error;
   }
@@ -79,10 +81,12 @@ std::string server_of(const DnsQueryInfo& info) {
 int failure_rank(DnsOutcome o) {
   switch (o) {
     case DnsOutcome::nxdomain:
-      return 7;
+      return 8;
     case DnsOutcome::servfail:
-      return 6;
+      return 7;
     case DnsOutcome::refused:
+      return 6;
+    case DnsOutcome::unreachable:
       return 5;
     case DnsOutcome::timeout:
       return 4;

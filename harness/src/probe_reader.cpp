@@ -56,9 +56,12 @@ ProbeSpec read_probe(const ConfigNode& n, ProbeSpec p) {
   }
   if (auto d = n.optional_child("dns")) {
     // `site` (default): the site's DNS responder; `none`: no DNS server (probe by --kms only);
-    // or a list of literal servers host[:port].
-    if (d->is_scalar() && (d->as_string() == "site" || d->as_string() == "none")) {
-      p.site_dns = d->as_string() == "site";
+    // `closed`: a loopback port nothing listens on, picked at run time (a DNS server that is
+    // down); or a list of literal servers host[:port].
+    const std::string word = d->is_scalar() ? d->as_string() : std::string();
+    p.closed_dns = word == "closed";
+    if (word == "site" || word == "none" || word == "closed") {
+      p.site_dns = word == "site";
       p.dns_servers.clear();
     } else {
       p.site_dns = false;
@@ -131,7 +134,7 @@ void check_probe(const ProbeSpec& p, const simulator::SimulatorConfig& site, con
   const bool discovers = p.kms.empty();
   if (discovers && p.site_dns && !site.dns.enabled)
     where.fail("the probe discovers through the site's DNS, but simulator.dns.enabled is false (set probe.dns)");
-  if (discovers && !p.site_dns && p.dns_servers.empty())
+  if (discovers && !p.site_dns && !p.closed_dns && p.dns_servers.empty())
     where.fail("probe.dns is none: give probe.kms, or a DNS server");
   if (p.ntp && !site.sntp.enabled)
     where.fail("probe.ntp asks the site's SNTP responder, but simulator.sntp.enabled is false");

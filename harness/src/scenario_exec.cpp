@@ -31,6 +31,27 @@ constexpr std::chrono::milliseconds kPollInterval{25};
 // After the last step: time for the site's sessions to wind down before the loop is dropped.
 constexpr std::chrono::milliseconds kDrain{200};
 
+// A loopback port free for UDP and TCP right now (bound to 0, then closed): a DNS server there
+// is down, so queries get ICMP port unreachable (UDP) or a RST (TCP). Picked per run, so no
+// fixed port can happen to be in use.
+std::string closed_dns_endpoint() {
+  asio::io_context io;
+  const auto loopback = asio::ip::address_v4::loopback();
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    boost::system::error_code ec;
+    asio::ip::udp::socket udp(io);
+    udp.open(asio::ip::udp::v4(), ec);
+    if (!ec) udp.bind(asio::ip::udp::endpoint(loopback, 0), ec);
+    if (ec) break;
+    const auto port = udp.local_endpoint(ec).port();
+    asio::ip::tcp::acceptor tcp(io);
+    tcp.open(asio::ip::tcp::v4(), ec);
+    if (!ec) tcp.bind(asio::ip::tcp::endpoint(loopback, port), ec);
+    if (!ec) return fmt::format("127.0.0.1:{}", port);
+  }
+  return "127.0.0.1:1";  // tcpmux: nothing listens there on a lab machine either
+}
+
 std::string resolve_host(const std::string& ref, simulator::Site& site) {
   if (ref.empty() || !detail::is_host_reference(ref)) return ref;
   auto* host = site.kms_host(ref);
@@ -50,6 +71,8 @@ client::ProbeConfig probe_config(const ProbeSpec& p, simulator::Site& site, std:
   if (c.domains.empty() && p.kms.empty()) c.domains.push_back(default_domain(site.config()));
   if (p.site_dns)
     c.dns_servers = {site.dns_endpoint()};
+  else if (p.closed_dns)
+    c.dns_servers = {closed_dns_endpoint()};
   else
     c.dns_servers = p.dns_servers;
   c.dns_timeout = p.dns_timeout;

@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -354,7 +355,10 @@ NetnsResult<std::unique_ptr<NetnsProcess>> spawn_in_new_netns(const std::vector<
   return child;
 }
 
-std::string nft_drop_syn_script(std::string_view chain, const std::vector<std::uint16_t>& ports) {
+namespace {
+
+std::string nft_syn_rule_script(std::string_view chain, const std::vector<std::uint16_t>& ports,
+                                std::string_view verdict) {
   const std::set<std::uint16_t> unique(ports.begin(), ports.end());
   std::string list;
   for (const auto p : unique) list += (list.empty() ? "" : ", ") + std::to_string(p);
@@ -363,8 +367,43 @@ std::string nft_drop_syn_script(std::string_view chain, const std::vector<std::u
   return fmt::format(
       "add table inet {0}\n"
       "add chain inet {0} {1} {{ type filter hook input priority 0; policy accept; }}\n"
-      "add rule inet {0} {1} tcp dport {{ {2} }} tcp flags & (fin | syn | rst | ack) == syn counter drop\n",
-      kNftTable, chain, list);
+      "add rule inet {0} {1} tcp dport {{ {2} }} tcp flags & (fin | syn | rst | ack) == syn counter{3}\n",
+      kNftTable, chain, list, verdict);
+}
+
+}  // namespace
+
+std::string nft_drop_syn_script(std::string_view chain, const std::vector<std::uint16_t>& ports) {
+  return nft_syn_rule_script(chain, ports, " drop");
+}
+
+std::string nft_count_syn_script(std::string_view chain, const std::vector<std::uint16_t>& ports) {
+  return nft_syn_rule_script(chain, ports, "");
+}
+
+std::optional<std::uint64_t> nft_counter_packets(std::string_view listing) {
+  constexpr std::string_view kKey = "counter packets ";
+  const auto at = listing.find(kKey);
+  if (at == std::string_view::npos) return std::nullopt;
+  const auto digits = listing.substr(at + kKey.size());
+  std::uint64_t value = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+  if (ec != std::errc{} || end == digits.data()) return std::nullopt;
+  return value;
+}
+
+NetnsResult<std::uint64_t> nft_chain_packets(std::string_view chain) {
+  using boost::system::in_place_error;
+  using R = NetnsResult<std::uint64_t>;
+  if (!in_private_netns()) return R(in_place_error, "not inside a network namespace kmslab created");
+  const auto nft = find_program("nft");
+  if (nft.empty()) return R(in_place_error, "the nft binary is not installed");
+  auto run = run_program({nft, "list", "chain", "inet", std::string(kNftTable), std::string(chain)}, {});
+  if (!run) return R(in_place_error, run.error());
+  if (run->exit_code != 0) return R(in_place_error, fmt::format("nft list failed ({}): {}", run->describe(), run->err));
+  const auto packets = nft_counter_packets(run->out);
+  if (!packets) return R(in_place_error, "no counter in the chain " + std::string(chain));
+  return R(boost::system::in_place_value, *packets);
 }
 
 std::string nft_delete_chain_script(std::string_view chain) {

@@ -113,6 +113,32 @@ std::string TcpServer::state_error() const {
   return state_error_;
 }
 
+TcpServer::ListenerStats TcpServer::listener_stats() const {
+  ListenerStats out;
+  std::string chain;
+  {
+    std::lock_guard lock(mutex_);
+    out.state = state_.load();
+    out.since = state_since_;
+    chain = nft_chain_;
+  }
+  if (out.state == ListenerState::open) return out;
+  if (!chain.empty()) {
+    if (auto packets = nft_chain_packets(chain)) {
+      out.turned_away = *packets;
+      out.counted_by = "nftables";
+      return out;
+    } else {
+      out.unseen = "the nftables counter could not be read: " + packets.error();
+      return out;
+    }
+  }
+  out.unseen = out.state == ListenerState::refused
+                   ? "no socket listens: the kernel answers each SYN with RST, unseen by userspace"
+                   : "the kernel drops SYNs beyond the full accept queue, unseen by userspace";
+  return out;
+}
+
 namespace {
 
 // Connects a non-blocking socket to `to` and waits up to a second for the handshake, which the
@@ -161,7 +187,18 @@ boost::system::error_code TcpServer::apply_state(ListenerState state) {
   close_listeners_locked();
   acceptors_.clear();
   state_ = ListenerState::refused;  // what we are until the new listeners stand
-  if (state == ListenerState::refused) return {};
+  state_since_ = std::chrono::steady_clock::now();
+  if (state == ListenerState::refused) {
+    // The kernel answers each SYN with RST and no socket sees it; inside a kmslab namespace a
+    // count-only rule can (best effort: without it the count is reported unknown).
+    if (in_private_netns() && !endpoints_.empty()) {
+      std::vector<std::uint16_t> ports;
+      for (const auto& e : endpoints_) ports.push_back(e.port());
+      const auto chain = "refused_" + std::to_string(ports.front());
+      if (nft_apply(nft_count_syn_script(chain, ports))) nft_chain_ = chain;
+    }
+    return {};
+  }
   std::vector<std::shared_ptr<tcp::acceptor>> fresh;
   for (const auto& endpoint : endpoints_) {
     auto acceptor = std::make_shared<tcp::acceptor>(ex_);

@@ -38,8 +38,8 @@ constexpr SV kHostDlv = "slmgr /dlv   (on the KMS host: license status, KMS host
 constexpr SV kProducts = "kmslab products <product>   (KMS count ID, N-policy and protocol the client sends)";
 
 constexpr std::array<C, 5> kC074{C::dns_srv, C::tcp_blocked, C::slow, C::clock_skew, C::protocol_fault};
-constexpr std::array<SV, 17> kF074{"dns.srv_missing", "dns.srv_nodata", "dns.servfail", "dns.refused",
-                                   "dns.timeout", "dns.no_address", "dns.wrong_port", "dns.truncated_no_tcp",
+constexpr std::array<SV, 18> kF074{"dns.srv_missing", "dns.srv_nodata", "dns.servfail", "dns.refused",
+                                   "dns.timeout", "dns.unreachable", "dns.no_address", "dns.wrong_port", "dns.truncated_no_tcp",
                                    "tcp.refused", "tcp.filtered", "tcp.reset", "rpc.no_response",
                                    "rpc.bind_rejected", "rpc.fault", "rpc.malformed", "kms.bad_response",
                                    "slow.<phase>"};
@@ -105,7 +105,7 @@ constexpr std::array<SV, 3> kF71C{"tcp.reset", "rpc.no_response", "slow.<phase>"
 constexpr std::array<SV, 4> kK71C{kTestPort, kHostListening, kEvent12288, kAto};
 
 constexpr std::array<C, 1> kC32A{C::dns_srv};
-constexpr std::array<SV, 2> kF32A{"dns.servfail", "dns.timeout"};
+constexpr std::array<SV, 3> kF32A{"dns.servfail", "dns.timeout", "dns.unreachable"};
 constexpr std::array<SV, 6> kK32A{kIpconfig, kNslookupSrv, "nslookup <kms-host> <dns-server>", kDcdiag, kSkms, kAto};
 
 constexpr std::array<C, 1> kC32B{C::dns_srv};
@@ -161,7 +161,9 @@ constexpr std::array<HresultEntry, 18> kTable{{
     {0x8007232A, "HRESULT_FROM_WIN32(DNS_ERROR_RCODE_SERVER_FAILURE)",
      "DNS server failure: the DNS query itself failed.",
      "The DNS server answered SERVFAIL or could not be reached at all (down, filtered UDP/TCP 53, "
-     "wrong DNS server configured), so the client never learned whether SRV records exist.",
+     "wrong DNS server configured), so the client never learned whether SRV records exist. For a "
+     "server whose port is closed (dns.unreachable) this is the most plausible code, not a confirmed "
+     "one: a client may show a timeout (0x800705B4) instead.",
      kC32A, kF32A, kK32A, true, KMSLAB_MS_LIST "; " KMSLAB_WINERROR},
     {0x8007232B, "HRESULT_FROM_WIN32(DNS_ERROR_RCODE_NAME_ERROR)",
      "DNS name does not exist: no _vlmcs._tcp SRV records were found for the client's domain.",

@@ -24,6 +24,35 @@ net::HttpResponse error(const net::HttpRequest& req, http::status status, std::s
   return reply(req, status, body);
 }
 
+// A listener fault's status with what the hosts it covers know: the connects they turned away,
+// summed, when every one of them counted (an nftables rule); otherwise it stays unknown (null).
+json listener_fault_json(FaultStatus status, Site& site) {
+  if (!status.listener) return status.to_json();
+  std::uint64_t total = 0;
+  bool known = true;
+  bool any = false;
+  std::string unseen;
+  for (const auto& host : site.kms_hosts()) {
+    if (!status.spec.host.empty() && host->name() != status.spec.host) continue;
+    const auto stats = host->listener_stats();
+    if (!stats || stats->state == net::ListenerState::open) continue;  // not (yet) in the state
+    any = true;
+    if (stats->turned_away) {
+      total += *stats->turned_away;
+    } else {
+      known = false;
+      if (unseen.empty()) unseen = stats->unseen;
+    }
+  }
+  if (any && known) {
+    status.turned_away = total;
+    status.counted_by = "nftables";
+  } else {
+    status.unseen = any ? unseen : "the listener has not entered the state yet";
+  }
+  return status.to_json();
+}
+
 net::HttpResponse not_allowed(const net::HttpRequest& req, std::string_view allow) {
   auto res = error(req, http::status::method_not_allowed,
                    fmt::format("{} is not allowed here (allowed: {})", std::string(req.method_string()), allow));
@@ -97,7 +126,7 @@ net::HttpResponse ControlApi::handle(const net::HttpRequest& req) {
   if (path == "/faults") {
     if (method == http::verb::get) {
       json list = json::array();
-      for (const auto& f : faults.list()) list.push_back(f.to_json());
+      for (const auto& f : faults.list()) list.push_back(listener_fault_json(f, site_));
       return reply(req, http::status::ok, {{"faults", list}});
     }
     if (method == http::verb::post) {
@@ -110,7 +139,7 @@ net::HttpResponse ControlApi::handle(const net::HttpRequest& req) {
         return error(req, taken ? http::status::conflict : http::status::bad_request, added.error().format(),
                      added.error().field);
       }
-      return reply(req, http::status::created, added->to_json());
+      return reply(req, http::status::created, listener_fault_json(*added, site_));
     }
     if (method == http::verb::delete_) return reply(req, http::status::ok, {{"removed", faults.clear()}});
     return not_allowed(req, "GET, POST, DELETE");
@@ -120,7 +149,7 @@ net::HttpResponse ControlApi::handle(const net::HttpRequest& req) {
     if (method == http::verb::get) {
       auto found = faults.find(name);
       if (!found) return error(req, http::status::not_found, fmt::format("no fault named '{}'", name));
-      return reply(req, http::status::ok, found->to_json());
+      return reply(req, http::status::ok, listener_fault_json(*found, site_));
     }
     if (method == http::verb::delete_) {
       if (!faults.remove(name)) return error(req, http::status::not_found, fmt::format("no fault named '{}'", name));
@@ -153,7 +182,9 @@ net::HttpResponse ControlApi::handle(const net::HttpRequest& req) {
     if (method != http::verb::get) return not_allowed(req, "GET");
     json counters = site_.counters();
     json engine = faults.counters_json();
-    counters["faults"] = engine["faults"];
+    json listed = json::array();
+    for (const auto& f : faults.list()) listed.push_back(listener_fault_json(f, site_));
+    counters["faults"] = listed;
     counters["listeners"] = engine["listeners"];
     return reply(req, http::status::ok, counters);
   }

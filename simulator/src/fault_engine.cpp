@@ -2,6 +2,7 @@
 
 #include "kmslab/net/netns.hpp"
 
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -32,6 +33,22 @@ json FaultStatus::to_json() const {
   j["matched"] = matched;
   j["applied"] = applied;
   j["active"] = active;
+  if (!listener) return j;
+  const auto since = std::chrono::system_clock::now() -
+                     std::chrono::duration_cast<std::chrono::system_clock::duration>(age);
+  const auto seconds = std::chrono::floor<std::chrono::seconds>(since);
+  const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(since - seconds).count();
+  j["active_since"] = fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03}Z", seconds, millis);
+  j["active_s"] = static_cast<double>(std::chrono::duration_cast<std::chrono::milliseconds>(age).count()) / 1000.0;
+  // Each connect turned away is both a match and an application; unknown is null, never 0.
+  const json count = turned_away ? json(*turned_away) : json(nullptr);
+  j["matched"] = count;
+  j["applied"] = count;
+  j["turned_away"] = count;
+  if (turned_away)
+    j["counted_by"] = counted_by;
+  else
+    j["unseen"] = unseen.empty() ? std::string("no count of turned-away connects is available") : unseen;
   return j;
 }
 
@@ -76,7 +93,14 @@ struct FaultEngine::Entry {
   bool is_listener() const { return action->listener_refused || action->listener_filtered; }
   bool covers(const std::string& host) const { return spec.host.empty() || spec.host == host; }
   FaultStatus status(std::chrono::steady_clock::time_point now) const {
-    return FaultStatus{spec, matched, applied, active(now)};
+    FaultStatus s;
+    s.spec = spec;
+    s.matched = matched;
+    s.applied = applied;
+    s.active = active(now);
+    s.listener = is_listener();
+    s.age = now - added;
+    return s;
   }
 };
 
@@ -285,9 +309,15 @@ std::vector<FaultHit> FaultEngine::evaluate_dns(std::string_view name, std::stri
   });
 }
 
-std::vector<FaultHit> FaultEngine::evaluate_kms(std::string_view host, KmsStage stage) {
-  return evaluate(FaultTarget::kms,
-                  [&](const Entry& e) { return e.spec.stage == stage && (e.spec.host.empty() || e.spec.host == host); });
+std::vector<FaultHit> FaultEngine::evaluate_kms(std::string_view host, KmsStage stage, BindPdu pdu,
+                                                bool opens_exchange) {
+  return evaluate(FaultTarget::kms, [&](const Entry& e) {
+    if (e.spec.stage != stage || (!e.spec.host.empty() && e.spec.host != host)) return false;
+    if (stage != KmsStage::bind) return true;
+    if (e.spec.bind_pdus == BindPdus::exchange) return opens_exchange;
+    const auto bit = pdu == BindPdu::bind ? BindPdus::bind : BindPdus::alter_context;
+    return (static_cast<unsigned>(e.spec.bind_pdus) & static_cast<unsigned>(bit)) != 0;
+  });
 }
 
 std::vector<FaultHit> FaultEngine::evaluate_sntp() {

@@ -42,6 +42,40 @@ std::optional<FaultTarget> parse_fault_target(std::string_view text) noexcept {
   return std::nullopt;
 }
 
+std::string to_string(BindPdus pdus) {
+  switch (pdus) {
+    case BindPdus::exchange:
+      return "exchange";
+    case BindPdus::bind:
+      return "bind";
+    case BindPdus::alter_context:
+      return "alter_context";
+    case BindPdus::both:
+      return "bind | alter_context";
+  }
+  return "?";
+}
+
+std::optional<BindPdus> parse_bind_pdus(std::string_view text) noexcept {
+  auto trim = [](std::string_view t) {
+    while (!t.empty() && t.front() == ' ') t.remove_prefix(1);
+    while (!t.empty() && t.back() == ' ') t.remove_suffix(1);
+    return t;
+  };
+  if (trim(text) == "exchange") return BindPdus::exchange;
+  unsigned bits = 0;
+  for (;;) {
+    const auto bar = text.find('|');
+    const auto word = trim(text.substr(0, bar));
+    if (word == "bind") bits |= static_cast<unsigned>(BindPdus::bind);
+    else if (word == "alter_context") bits |= static_cast<unsigned>(BindPdus::alter_context);
+    else return std::nullopt;
+    if (bar == std::string_view::npos) break;
+    text.remove_prefix(bar + 1);
+  }
+  return static_cast<BindPdus>(bits);
+}
+
 std::optional<KmsStage> parse_kms_stage(std::string_view text) noexcept {
   for (auto s : {KmsStage::listener, KmsStage::accept, KmsStage::bind, KmsStage::request, KmsStage::response})
     if (to_string(s) == text) return s;
@@ -176,7 +210,7 @@ FaultResult<FaultSpec> parse_fault_json(const json& j) {
         s.dns.type = type;
       }
     } else if (s.target == FaultTarget::kms) {
-      if (auto bad = unknown_key(*it, {"stage"}, "match.")) return *bad;
+      if (auto bad = unknown_key(*it, {"stage", "pdu"}, "match.")) return *bad;
       if (auto st = it->find("stage"); st != it->end()) {
         auto stage = st->is_string() ? parse_kms_stage(st->get<std::string>()) : std::nullopt;
         if (!stage)
@@ -185,6 +219,16 @@ FaultResult<FaultSpec> parse_fault_json(const json& j) {
           return err("match.stage", fmt::format("action '{}' acts at {}, not at {}", a.name, stage_list(a),
                                                 to_string(*stage)));
         s.stage = *stage;
+      }
+      if (auto pdu = it->find("pdu"); pdu != it->end()) {
+        if (s.stage != KmsStage::bind)
+          return err("match.pdu", fmt::format("only a fault at stage bind selects PDUs; this one acts at {}",
+                                              to_string(s.stage)));
+        auto pdus = pdu->is_string() ? parse_bind_pdus(pdu->get<std::string>()) : std::nullopt;
+        if (!pdus)
+          return err("match.pdu", fmt::format("expected bind, alter_context, \"bind | alter_context\" or exchange, got {}",
+                                              describe_json(*pdu)));
+        s.bind_pdus = *pdus;
       }
     } else {
       if (auto bad = unknown_key(*it, {}, "match.")) return *bad;
@@ -230,7 +274,10 @@ json to_json(const FaultSpec& s) {
   j["target"] = to_string(s.target);
   if (!s.host.empty()) j["host"] = s.host;
   if (s.target == FaultTarget::dns) j["match"] = {{"name", s.dns.name}, {"type", s.dns.type}};
-  if (s.target == FaultTarget::kms) j["match"] = {{"stage", to_string(s.stage)}};
+  if (s.target == FaultTarget::kms) {
+    j["match"] = {{"stage", to_string(s.stage)}};
+    if (s.bind_pdus != BindPdus::exchange) j["match"]["pdu"] = to_string(s.bind_pdus);
+  }
   j["action"] = s.action;
   j["params"] = s.params.is_object() ? s.params : json::object();
   j["probability"] = s.probability;

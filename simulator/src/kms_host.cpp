@@ -80,6 +80,11 @@ ListenerState KmsHost::listener_state() const noexcept {
   return ListenerState::open;
 }
 
+std::optional<net::TcpServer::ListenerStats> KmsHost::listener_stats() const {
+  if (!server_) return std::nullopt;
+  return server_->listener_stats();
+}
+
 std::vector<tcp::endpoint> KmsHost::endpoints() const { return server_ ? server_->endpoints() : std::vector<tcp::endpoint>{}; }
 
 std::size_t KmsHost::open_connections() const { return server_ ? server_->open_connections() : 0; }
@@ -110,6 +115,7 @@ asio::awaitable<void> KmsHost::session(tcp::socket& socket) {
   // A PDU starts at its first byte, not once its 10-byte framing prefix is complete: otherwise a
   // client dripping the prefix a byte at a time holds its slot for idle_timeout + read_timeout.
   net::StreamBuffer input;
+  bool bound = false;  // a bind PDU arrived on this connection (an alter_context continues its exchange)
   // Reads only: the client sees the connection close after the timeout is counted, as before.
   net::SocketWatchdog watchdog(socket.get_executor(), net::SocketWatchdog::Cut::reads);
   for (;;) {
@@ -164,14 +170,22 @@ asio::awaitable<void> KmsHost::session(tcp::socket& socket) {
     KmsStagePlan plan;
     KmsStagePlan response_plan;
     std::optional<KmsStage> stage;
+    BindPdu bind_pdu = BindPdu::bind;
+    bool opens_exchange = true;
     if (auto header = rpc::decode_header(pdu)) {
-      if (header->type == rpc::PacketType::bind || header->type == rpc::PacketType::alter_context)
+      if (header->type == rpc::PacketType::bind || header->type == rpc::PacketType::alter_context) {
         stage = KmsStage::bind;
-      else if (header->type == rpc::PacketType::request)
+        // A bind opens a bind exchange; the alter_context that follows it belongs to the same
+        // exchange, so a default bind-stage fault (a delay, say) acts once, not on both PDUs.
+        bind_pdu = header->type == rpc::PacketType::bind ? BindPdu::bind : BindPdu::alter_context;
+        opens_exchange = bind_pdu == BindPdu::bind || !bound;
+        bound = true;
+      } else if (header->type == rpc::PacketType::request) {
         stage = KmsStage::request;
+      }
     }
     if (engine_ && stage) {
-      plan = stage_plan(*stage);
+      plan = stage_plan(*stage, bind_pdu, opens_exchange);
       const bool go_on = co_await enter_stage(socket, plan);
       if (!go_on) co_return;
       if (*stage == KmsStage::request) {
@@ -194,8 +208,8 @@ asio::awaitable<void> KmsHost::session(tcp::socket& socket) {
   }
 }
 
-KmsStagePlan KmsHost::stage_plan(KmsStage stage) {
-  auto hits = engine_->evaluate_kms(spec_.name, stage);
+KmsStagePlan KmsHost::stage_plan(KmsStage stage, BindPdu pdu, bool opens_exchange) {
+  auto hits = engine_->evaluate_kms(spec_.name, stage, pdu, opens_exchange);
   return plan_kms_stage(stage, hits);
 }
 

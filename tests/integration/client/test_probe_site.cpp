@@ -3,6 +3,8 @@
 // finding code, the Windows code and the ladder's verdict.
 #include "kmslab/client/probe.hpp"
 #include "kmslab/protocol/kms_ids.hpp"
+#include "dig_run.hpp"
+#include "dns_test_support.hpp"
 #include "probe_site.hpp"
 
 #include <gtest/gtest.h>
@@ -157,6 +159,24 @@ TEST(ProbeSite, MissingSrvWithHintBlamesTheSrvRecord) {
   EXPECT_EQ(run.observations.attempts[0].source, TargetSource::ladder_name);
 }
 
+// `--kms-hint 127.0.0.1:PORT`: an IP address has no name step, so the ladder has one rung
+// (by IP) and its answer blames the SRV record, not name resolution.
+TEST(ProbeSite, MissingSrvWithAnIpHintBlamesTheSrvRecordNotTheName) {
+  ProbeSite site;
+  const auto port = site.add_host("kms1");
+  site.set_zone({ProbeSite::a("kms1")});  // no _vlmcs._tcp at all
+  site.start();
+  auto config = config_for(site);
+  config.kms_hint = "127.0.0.1:" + std::to_string(port);
+  const auto run = probe(config);
+  ASSERT_NE(find(run, FindingCode::dns_srv_missing), nullptr) << codes(run);
+  EXPECT_TRUE(run.observations.ladder.ran);
+  for (const auto& a : run.observations.attempts)
+    EXPECT_NE(a.source, TargetSource::ladder_name) << "an IP address has no by-name rung";
+  EXPECT_EQ(run.diagnosis.ladder.verdict, LadderVerdict::srv_record) << run.diagnosis.ladder.text;
+  EXPECT_EQ(run.diagnosis.ladder.text.find("name resolution"), std::string::npos) << run.diagnosis.ladder.text;
+}
+
 TEST(ProbeSite, MissingSrvWithoutHintLeavesTheLadderOut) {
   ProbeSite site;
   site.set_zone({ProbeSite::a("kms1")});
@@ -165,6 +185,45 @@ TEST(ProbeSite, MissingSrvWithoutHintLeavesTheLadderOut) {
   ASSERT_NE(find(run, FindingCode::dns_srv_missing), nullptr) << codes(run);
   EXPECT_FALSE(run.observations.ladder.ran);
   EXPECT_EQ(run.diagnosis.ladder.verdict, LadderVerdict::not_run);
+}
+
+// A DNS server whose port is closed: the kernel answers with ICMP port unreachable (UDP), the
+// real dig says "connection refused", and the probe must call it dns.unreachable, not SERVFAIL
+// (the server is down, not failing to answer), with next checks that keep the port.
+TEST(ProbeSite, ClosedDnsPortIsUnreachableNotServfail) {
+  const auto server = test::closed_loopback_server();
+  const auto port = server.substr(server.rfind(':') + 1);
+  if (test::dig_available()) {
+    const auto dig = test::run_dig(static_cast<std::uint16_t>(std::stoi(port)), "SRV _vlmcs._tcp.corp.example");
+    EXPECT_NE(dig.output.find("connection refused"), std::string::npos) << dig.output;
+    EXPECT_NE(dig.output.find("no servers could be reached"), std::string::npos) << dig.output;
+  }
+  ProbeConfig c;
+  c.domains = {ProbeSite::kDomain};
+  c.dns_servers = {server};
+  c.resolv_conf = "/dev/null";
+  c.dns_timeout = 2s;  // ICMP ends it at once; the deadline is only a hang guard
+  c.dns_tries = 1;
+  c.seed = 5;
+  const auto run = probe(c);
+  ASSERT_FALSE(run.diagnosis.findings.empty()) << codes(run);
+  const auto& f = run.diagnosis.findings.front();
+  EXPECT_EQ(to_string(f.code), "dns.unreachable") << codes(run);
+  EXPECT_EQ(find(run, FindingCode::dns_servfail), nullptr) << codes(run);
+  EXPECT_EQ(f.entry().title.find("SERVFAIL"), std::string_view::npos) << f.entry().title;
+  for (const auto& line : f.evidence) EXPECT_EQ(line.find("SERVFAIL"), std::string::npos) << line;
+  EXPECT_NE(f.evidence.front().find("connection refused"), std::string::npos) << f.evidence.front();
+  EXPECT_EQ(f.hresult, 0x8007232Au);
+  EXPECT_EQ(f.hresult_basis, HresultBasis::unverified);
+  bool nslookup = false;
+  for (const auto& check : f.next_checks)
+    if (check.command.starts_with("nslookup")) {
+      nslookup = true;
+      EXPECT_NE(check.command.find("-port=" + port), std::string::npos) << check.command;
+    }
+  EXPECT_TRUE(nslookup);
+  EXPECT_EQ(run.diagnosis.windows_code, kNoKmsContacted);
+  EXPECT_EQ(run.diagnosis.underlying_code, 0x8007232Au);
 }
 
 TEST(ProbeSite, EmptySrvAnswerIsNodata) {

@@ -132,6 +132,12 @@ TEST(NetnsChild, DropRuleMakesConnectTimeOutNeitherRefusedNorAccepted) {
   table = nft_list_table();
   ASSERT_TRUE(table);
   EXPECT_EQ(table->find("packets 0 "), std::string::npos) << "the rule's counter saw the SYNs: " << *table;
+  // The control API's count for the state: the rule's counter, not an unknown.
+  const auto stats = server->listener_stats();
+  EXPECT_EQ(stats.state, ListenerState::filtered_nftables);
+  ASSERT_TRUE(stats.turned_away.has_value()) << stats.unseen;
+  EXPECT_GE(*stats.turned_away, 1u) << "at least the one SYN (retransmits count too)";
+  EXPECT_EQ(stats.counted_by, "nftables");
 
   // Leaving the state removes the chain; connects work again.
   ASSERT_FALSE(server->set_listener_state(ListenerState::open).get()) << server->state_error();
@@ -140,6 +146,45 @@ TEST(NetnsChild, DropRuleMakesConnectTimeOutNeitherRefusedNorAccepted) {
   EXPECT_EQ(table->find("filtered_"), std::string::npos) << *table;
   EXPECT_EQ(try_connect(*bound, std::chrono::seconds(5), error, fd), 1);
   EXPECT_EQ(error, 0);
+  ::close(fd);
+
+  server->stop();
+  work.reset();
+  io.stop();
+  loop.join();
+}
+
+// `refused` inside a kmslab namespace: the kernel still answers with RST (connect refused at
+// once), and a count-only rule says how many connects it turned away; leaving the state removes it.
+TEST(NetnsChild, RefusedListenerCountsTurnedAwayConnectsWithARule) {
+  if (!is_child()) return run_self_in_namespace();
+  ASSERT_TRUE(in_private_netns());
+  asio::io_context io;
+  auto work = asio::make_work_guard(io);
+  auto server = TcpServer::create(io.get_executor(), {}, hold);
+  auto bound = server->listen(tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  ASSERT_TRUE(bound);
+  server->start();
+  std::thread loop([&] { io.run(); });
+
+  ASSERT_FALSE(server->set_listener_state(ListenerState::refused).get()) << server->state_error();
+  int error = 0, fd = -1;
+  for (int i = 0; i < 3; ++i) {
+    try_connect(*bound, std::chrono::seconds(5), error, fd);
+    EXPECT_EQ(error, ECONNREFUSED) << std::strerror(error);
+    ::close(fd);
+  }
+  const auto stats = server->listener_stats();
+  EXPECT_EQ(stats.state, ListenerState::refused);
+  ASSERT_TRUE(stats.turned_away.has_value()) << stats.unseen;
+  EXPECT_EQ(*stats.turned_away, 3u);
+  EXPECT_EQ(stats.counted_by, "nftables");
+
+  ASSERT_FALSE(server->set_listener_state(ListenerState::open).get()) << server->state_error();
+  auto table = nft_list_table();
+  ASSERT_TRUE(table);
+  EXPECT_EQ(table->find("refused_"), std::string::npos) << *table;
+  EXPECT_EQ(try_connect(*bound, std::chrono::seconds(5), error, fd), 1);
   ::close(fd);
 
   server->stop();

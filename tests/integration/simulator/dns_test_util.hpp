@@ -4,6 +4,7 @@
 
 #include "kmslab/protocol/dns_message.hpp"
 #include "kmslab/simulator/dns_responder.hpp"
+#include "dig_run.hpp"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -154,26 +155,6 @@ inline std::optional<Bytes> tcp_exchange(std::uint16_t port, const Bytes& query,
   TcpClient c(port);
   if (!c.connected() || !c.send_frame(query)) return std::nullopt;
   return c.read_frame(timeout);
-}
-
-inline bool dig_available() { return std::system("command -v dig >/dev/null 2>&1") == 0; }
-
-struct DigRun {
-  int status = -1;
-  std::string output;
-};
-
-// dig against the responder on loopback, one try, 2 s timeout; `args` are appended verbatim.
-inline DigRun run_dig(std::uint16_t port, const std::string& args) {
-  const std::string cmd = "dig @127.0.0.1 -p " + std::to_string(port) + " +time=2 +tries=1 " + args + " 2>&1";
-  DigRun run;
-  FILE* pipe = ::popen(cmd.c_str(), "r");
-  if (!pipe) return run;
-  char buf[4096];
-  std::size_t n = 0;
-  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0 && run.output.size() < (1u << 20)) run.output.append(buf, n);
-  run.status = ::pclose(pipe);
-  return run;
 }
 
 inline std::size_t count_lines_with(const std::string& text, const std::string& needle) {

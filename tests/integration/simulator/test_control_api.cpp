@@ -170,6 +170,40 @@ TEST_F(ControlApiTest, ListenersSwitchAtRuntime) {
   EXPECT_EQ(call(http::verb::put, "/listeners/kms1", R"({"state": "closed"})").status, 400);
 }
 
+// A listener state turns connects away where only the kernel sees them (no nftables rule outside
+// a kmslab namespace): the listing says since when it holds and that the count is unknown, null,
+// never a 0 that reads as "did nothing".
+TEST_F(ControlApiTest, ListenerFaultsSayHowLongTheyHoldAndThatTheirCountIsUnseen) {
+  for (const char* action : {"refused", "filtered"}) {
+    SCOPED_TRACE(action);
+    const auto body = fmt::format(R"({{"name": "wall", "target": "kms", "host": "kms1", "action": "{}"}})", action);
+    ASSERT_EQ(call(http::verb::post, "/faults", body).status, 201);
+    const auto state = std::string(action) == "refused" ? simulator::ListenerState::refused : simulator::ListenerState::filtered;
+    ASSERT_TRUE(eventually([&] { return site_->kms_host("kms1")->listener_state() == state; }));
+    RawTcp c;
+    EXPECT_NE(c.connect(site_.kms_port(), 300ms), ConnectOutcome::connected);
+    c.close();
+    for (const auto& listed : {call(http::verb::get, "/faults").body["faults"][0], call(http::verb::get, "/faults/wall").body,
+                               call(http::verb::get, "/counters").body["faults"][0]}) {
+      EXPECT_TRUE(listed["matched"].is_null()) << listed.dump();
+      EXPECT_TRUE(listed["applied"].is_null()) << listed.dump();
+      EXPECT_TRUE(listed["turned_away"].is_null()) << listed.dump();
+      EXPECT_NE(listed.value("unseen", std::string()).find("unseen by userspace"), std::string::npos) << listed.dump();
+      ASSERT_TRUE(listed["active_s"].is_number()) << listed.dump();
+      EXPECT_GE(listed["active_s"].get<double>(), 0.0);
+      ASSERT_TRUE(listed["active_since"].is_string()) << listed.dump();
+      EXPECT_TRUE(listed["active_since"].get<std::string>().ends_with("Z")) << listed.dump();
+    }
+    ASSERT_EQ(call(http::verb::delete_, "/faults/wall").status, 200);
+    ASSERT_TRUE(eventually([&] { return site_->kms_host("kms1")->listener_state() == simulator::ListenerState::open; }));
+  }
+  // Per-event faults keep plain numbers.
+  ASSERT_EQ(call(http::verb::post, "/faults", R"({"name": "n", "target": "dns", "action": "nxdomain"})").status, 201);
+  const auto plain = call(http::verb::get, "/faults/n").body;
+  EXPECT_EQ(plain["applied"], 0);
+  EXPECT_FALSE(plain.contains("active_s"));
+}
+
 TEST_F(ControlApiTest, CountersAndReset) {
   ASSERT_EQ(call(http::verb::post, "/faults", R"({"name": "n", "target": "dns", "action": "nxdomain"})").status, 201);
   ASSERT_TRUE(kms_exchange(site_.kms_port(), make_test_request(protocol::kKmsV6)).activated());

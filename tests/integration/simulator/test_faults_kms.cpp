@@ -132,6 +132,28 @@ TEST_F(KmsFaults, DelaysAtEachStage) {
   EXPECT_GE(y.response_time, 50ms);
 }
 
+// A Windows-like client binds (NDR32 + NDR64), is refused NDR32 and sends an alter_context for
+// it: one bind exchange of two PDUs. A bind-stage fault acts once per exchange by default, so a
+// delay is paid once, not twice; `pdu` opts in to matching single PDUs.
+TEST_F(KmsFaults, BindStageFaultActsOncePerBindExchange) {
+  site_.add(R"({"name": "slow-bind", "target": "kms", "action": "delay", "match": {"stage": "bind"}, "params": {"delay_ms": 20}})");
+  for (int i = 0; i < 3; ++i) {
+    auto x = kms_exchange(port(), v6());
+    ASSERT_TRUE(x.activated()) << x.describe();
+  }
+  ASSERT_EQ(site_->kms_host("kms1")->counters().alter_contexts.load(), 3u) << "each exchange had an alter_context";
+  EXPECT_EQ(site_.faults().find("slow-bind")->matched, 3u);
+  EXPECT_EQ(site_.faults().find("slow-bind")->applied, 3u) << "one delay per bind exchange";
+  site_.faults().clear();
+
+  site_.add(R"({"name": "each", "target": "kms", "action": "delay", "match": {"stage": "bind", "pdu": "bind | alter_context"}, "params": {"delay_ms": 20}})");
+  site_.add(R"({"name": "alter", "target": "kms", "action": "delay", "match": {"stage": "bind", "pdu": "alter_context"}, "params": {"delay_ms": 20}})");
+  auto y = kms_exchange(port(), v6());
+  ASSERT_TRUE(y.activated()) << y.describe();
+  EXPECT_EQ(site_.faults().find("each")->applied, 2u) << "the bind and the alter_context, each";
+  EXPECT_EQ(site_.faults().find("alter")->applied, 1u) << "the alter_context only";
+}
+
 TEST_F(KmsFaults, TrickleDeliversTheWholeResponseSlowly) {
   site_.add(R"({"target": "kms", "action": "trickle", "params": {"bytes": 64, "interval_ms": 15}})");
   auto x = kms_exchange(port(), v6());

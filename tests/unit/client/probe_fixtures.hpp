@@ -148,7 +148,8 @@ inline bool any_check_mentions(const Finding& f, const std::string& text) {
 // A catalog placeholder left in a check (PowerShell's own braces are fine).
 inline bool has_unfilled_placeholder(const std::string& text) {
   for (const char* p :
-       {"{srv_name}", "{domain}", "{host}", "{port}", "{address}", "{dns_server}", "{time_source}"})
+       {"{srv_name}", "{domain}", "{host}", "{port}", "{address}", "{dns_server}", "{dns_port}", "{nslookup}",
+        "{time_source}"})
     if (text.find(p) != std::string::npos) return true;
   return false;
 }

@@ -65,6 +65,8 @@ std::vector<FindingCase> cases() {
        srv_name, Verdict::failed},
       {F::dns_timeout, [] { return dns_fails(DnsOutcome::timeout); }, Severity::error, 0x8007232A, srv_name,
        srv_name, Verdict::failed},
+      {F::dns_unreachable, [] { return dns_fails(DnsOutcome::unreachable); }, Severity::error, 0x8007232A,
+       srv_name, srv_name, Verdict::failed},
       {F::dns_no_address,
        [] {
          return attempt([](AttemptObservation& a) {
@@ -259,12 +261,39 @@ TEST(DnsFindings, FormerrIsAServerFailureWithItsOwnCode) {
 
 TEST(DnsFindings, ResolverErrorWithoutRcodeHasNoWindowsCode) {
   auto o = dns_fails(DnsOutcome::error);
-  o.dns.front().detail = "connection refused by 127.0.0.1:5353";
+  o.dns.front().detail = "bad_response: the answer did not parse";
   const auto d = diagnose(o, {});
   const Finding* f = find(d, FindingCode::dns_servfail);
   ASSERT_NE(f, nullptr);
   EXPECT_FALSE(f->hresult.has_value());
-  EXPECT_EQ(f->evidence.at(1), "connection refused by 127.0.0.1:5353");
+  EXPECT_EQ(f->evidence.at(1), "bad_response: the answer did not parse");
+}
+
+// The probe asked a DNS server on a non-default port: every nslookup it suggests must ask that
+// port too, or the operator checks port 53 and sees something else.
+TEST(DnsFindings, NextChecksKeepTheDnsServersPort) {
+  for (auto outcome : {DnsOutcome::refused, DnsOutcome::servfail, DnsOutcome::nxdomain, DnsOutcome::timeout,
+                       DnsOutcome::nodata}) {
+    auto o = dns_fails(outcome);
+    o.dns.front().server = "127.0.0.1:5353";
+    const auto d = diagnose(o, {});
+    ASSERT_FALSE(d.findings.empty());
+    const auto& f = d.findings.front();
+    bool nslookup = false;
+    for (const auto& check : f.next_checks) {
+      if (!check.command.starts_with("nslookup")) continue;
+      nslookup = true;
+      EXPECT_NE(check.command.find("-port=5353 "), std::string::npos) << to_string(f.code) << ": " << check.command;
+      EXPECT_NE(check.command.find(" 127.0.0.1"), std::string::npos) << check.command;
+    }
+    EXPECT_TRUE(nslookup) << to_string(f.code);
+  }
+  // Port 53 is nslookup's own default: no -port= then.
+  auto o = dns_fails(DnsOutcome::refused);
+  o.dns.front().server = "127.0.0.1:53";
+  const auto d = diagnose(o, {});
+  for (const auto& check : d.findings.front().next_checks)
+    EXPECT_EQ(check.command.find("-port="), std::string::npos) << check.command;
 }
 
 TEST(DnsFindings, OnlyDotTargetsMeanNoData) {

@@ -87,6 +87,20 @@ TEST(Ladder, IpWorksMeansNameResolutionIsTheProblem) {
   EXPECT_EQ(d.verdict, Verdict::failed);
 }
 
+// With an IP address as the hint there is no name to resolve: the probe climbs only the by-IP
+// rung, and a host that answers there proves SRV discovery wrong, never name resolution.
+TEST(Ladder, IpHintThatAnswersNeverBlamesNameResolution) {
+  auto o = ladder_after_srv_missing();
+  o.ladder.host = kAddress;
+  o.attempts = {by_ip(good_attempt(kAddress, kKmsPort, TargetSource::ladder_ip, ms(3)))};
+  const auto d = diagnose(o, {});
+  EXPECT_EQ(d.ladder.verdict, LadderVerdict::srv_record) << d.ladder.text;
+  EXPECT_EQ(d.ladder.text.find("by name"), std::string::npos) << d.ladder.text;
+  EXPECT_EQ(d.ladder.text.find("name resolution"), std::string::npos) << d.ladder.text;
+  EXPECT_NE(d.ladder.text.find("SRV"), std::string::npos) << d.ladder.text;
+  EXPECT_EQ(d.summary.find("name_resolution"), std::string::npos) << d.summary;
+}
+
 TEST(Ladder, NeitherWorksMeansNetworkOrFirewall) {
   auto o = ladder_after_srv_missing();
   o.attempts = {by_name(filtered_attempt(kHost, TargetSource::ladder_name, ms(2))),

@@ -41,6 +41,18 @@ TEST(NftScripts, DropOnlyNewConnectionsToTheGivenPorts) {
             "flush chain inet kmslab filtered_41093\ndelete chain inet kmslab filtered_41093\n");
 }
 
+TEST(NftScripts, CountOnlyRuleHasNoVerdictAndCountersAreRead) {
+  EXPECT_EQ(nft_count_syn_script("refused_5", {5}),
+            "add table inet kmslab\n"
+            "add chain inet kmslab refused_5 { type filter hook input priority 0; policy accept; }\n"
+            "add rule inet kmslab refused_5 tcp dport { 5 } tcp flags & (fin | syn | rst | ack) == syn counter\n");
+  EXPECT_EQ(nft_counter_packets("table inet kmslab {\n chain refused_5 {\n  tcp dport { 5 } tcp flags & "
+                                "(fin | syn | rst | ack) == syn counter packets 3 bytes 180\n }\n}\n"),
+            3u);
+  EXPECT_FALSE(nft_counter_packets("chain x { }").has_value());
+  EXPECT_FALSE(nft_counter_packets("counter packets x").has_value());
+}
+
 TEST(NetnsGuard, TheTestProcessIsNotInAPrivateNamespace) {
   EXPECT_NE(current_netns_inode(), 0u);
   EXPECT_FALSE(in_private_netns());

@@ -45,6 +45,23 @@ TEST(FaultSpec, KmsStageDefaultsToTheActionsFirstStage) {
   EXPECT_EQ(parse(R"({"target": "kms", "action": "reset", "match": {"stage": "bind"}})")->stage, KmsStage::bind);
 }
 
+TEST(FaultSpec, BindStageFaultsActOncePerExchangeUnlessPdusAreNamed) {
+  EXPECT_EQ(parse(R"({"target": "kms", "action": "delay", "match": {"stage": "bind"}, "params": {"delay_ms": 5}})")->bind_pdus,
+            BindPdus::exchange);
+  auto each = parse(R"({"target": "kms", "action": "delay", "match": {"stage": "bind", "pdu": "bind | alter_context"}, "params": {"delay_ms": 5}})");
+  ASSERT_TRUE(each) << each.error().format();
+  EXPECT_EQ(each->bind_pdus, BindPdus::both);
+  EXPECT_EQ(to_json(*each)["match"]["pdu"], "bind | alter_context");
+  EXPECT_EQ(parse_fault_json(to_json(*each)).value(), *each);
+  EXPECT_EQ(parse(R"({"target": "kms", "action": "bind_nak", "match": {"pdu": "alter_context"}})")->bind_pdus,
+            BindPdus::alter_context);
+  EXPECT_EQ(error_of(R"({"target": "kms", "action": "delay", "match": {"stage": "request", "pdu": "bind"}, "params": {"delay_ms": 5}})").field,
+            "match.pdu");
+  const auto bad = error_of(R"({"target": "kms", "action": "delay", "match": {"stage": "bind", "pdu": "bind | request"}, "params": {"delay_ms": 5}})");
+  EXPECT_EQ(bad.field, "match.pdu");
+  EXPECT_NE(bad.message.find("alter_context"), std::string::npos) << bad.message;
+}
+
 TEST(FaultSpec, RoundTripsThroughCanonicalJson) {
   for (const char* text : {
            R"({"target": "dns", "action": "rewrite_srv", "params": {"port": 9}, "limit_for": 1500})",

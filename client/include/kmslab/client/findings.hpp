@@ -46,6 +46,7 @@ enum class FindingCode : std::uint8_t {
   dns_servfail,
   dns_refused,
   dns_timeout,
+  dns_unreachable,
   dns_no_address,
   dns_wrong_port,
   dns_truncated_no_tcp,
@@ -71,7 +72,7 @@ enum class FindingCode : std::uint8_t {
   slow_time_offset,
   failover_used,
 };
-inline constexpr std::size_t kFindingCodeCount = 29;
+inline constexpr std::size_t kFindingCodeCount = 30;
 std::span<const FindingCode> all_finding_codes() noexcept;  // in declaration order
 
 std::string_view to_string(FindingCode code) noexcept;  // "dns.srv_missing", "slow.tcp.connect"
@@ -124,7 +125,8 @@ struct CheckContext {
   std::string host;
   std::uint16_t port = kKmsPort;
   std::string address;
-  std::string dns_server;
+  std::string dns_server;    // host part only
+  std::uint16_t dns_port = 53;  // checks ask this port too (nslookup -port=N) when it is not 53
   std::string time_source;
 };
 std::vector<NextCheck> next_checks(FindingCode code, const CheckContext& context);

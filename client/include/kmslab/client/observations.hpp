@@ -76,7 +76,10 @@ enum class DnsOutcome : std::uint8_t {
   timeout,  // no answer from any server before the deadline
   formerr,
   tcp_failed,  // the UDP answer was truncated (TC) and the TCP retry failed
-  error,       // anything else (connection refused, unparsable answer ...): see `detail`
+  error,       // anything else (connection closed, unparsable answer ...): see `detail`
+  // The server's port is closed: ICMP port unreachable over UDP, connection refused over TCP.
+  // The server is down (or not where the client looks), not failing to answer.
+  unreachable,
 };
 std::string_view to_string(DnsOutcome outcome) noexcept;
 std::optional<DnsOutcome> parse_dns_outcome(std::string_view text) noexcept;

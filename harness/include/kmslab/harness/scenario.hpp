@@ -70,6 +70,7 @@ struct Expectation {
 struct ProbeSpec {
   std::vector<std::string> domains;  // empty: the first domain any host publishes to
   bool site_dns = true;              // ask the site's DNS responder (else `dns_servers`)
+  bool closed_dns = false;           // ask a loopback port nothing listens on (a DNS server that is down)
   std::vector<std::string> dns_servers;
   std::string kms;
   std::string cached_host;

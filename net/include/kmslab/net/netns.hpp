@@ -30,6 +30,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -125,6 +126,9 @@ int bring_loopback_up() noexcept;
 // established ones keep flowing) to `ports` on input, in chain `chain` of table inet kmslab.
 // REQUIRES: ports not empty; chain is [a-z0-9_]+.
 std::string nft_drop_syn_script(std::string_view chain, const std::vector<std::uint16_t>& ports);
+// The same rule without the drop: it only counts the SYNs (for a closed port, the ones the kernel
+// answers with RST), so a `refused` listener can say how many connects it turned away.
+std::string nft_count_syn_script(std::string_view chain, const std::vector<std::uint16_t>& ports);
 // The nft script that removes that chain again.
 std::string nft_delete_chain_script(std::string_view chain);
 // Runs `nft -f -` with `script` on its stdin. Error (without running anything) outside a private
@@ -132,5 +136,10 @@ std::string nft_delete_chain_script(std::string_view chain);
 NetnsResult<void> nft_apply(std::string_view script);
 // `nft list table inet kmslab` (inside a private namespace only), for tests and diagnostics.
 NetnsResult<std::string> nft_list_table();
+// The packet count of the (first) counter in an `nft list` output ("... counter packets 3 bytes
+// 180 ..."); nullopt when there is none. Pure text work.
+std::optional<std::uint64_t> nft_counter_packets(std::string_view listing);
+// `nft list chain inet kmslab <chain>`'s counter (inside a private namespace only).
+NetnsResult<std::uint64_t> nft_chain_packets(std::string_view chain);
 
 }  // namespace kmslab::net

@@ -20,6 +20,10 @@
 //               network namespace kmslab created; elsewhere the switch fails (state_error() says
 //               why) and the host's firewall is left alone. Leaving the state deletes the chain.
 //   Leaving a state rebinds the same bound endpoints (SO_REUSEADDR), so ports survive changes.
+//   listener_stats() says what a state turns away as far as it can be known: since when, and how
+//   many connects, counted by an nftables rule where one exists (filtered_nftables; refused inside
+//   a kmslab network namespace, where a count-only rule is added); elsewhere the kernel answers
+//   (RST) or drops the SYNs without userspace seeing them, and the count is unknown, not 0.
 // Thread-safety: listen/start/stop/counters may be called from any thread.
 #pragma once
 
@@ -34,6 +38,7 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -80,6 +85,16 @@ class TcpServer : public std::enable_shared_from_this<TcpServer> {
   // filtered_nftables, else the error code's.
   std::string state_error() const;
 
+  struct ListenerStats {
+    ListenerState state = ListenerState::open;
+    std::chrono::steady_clock::time_point since{};  // when the listeners entered `state`
+    std::optional<std::uint64_t> turned_away;       // connects turned away since then, when known
+    std::string counted_by;                         // "nftables" when turned_away is known
+    std::string unseen;                             // why turned_away is unknown ("" when known or open)
+  };
+  // Runs `nft list chain` when a rule counts (a subprocess: not for hot paths).
+  ListenerStats listener_stats() const;
+
  private:
   TcpServer(asio::any_io_executor ex, Options options, Session session);
   asio::awaitable<void> accept_loop(std::shared_ptr<tcp::acceptor> acceptor);
@@ -96,7 +111,8 @@ class TcpServer : public std::enable_shared_from_this<TcpServer> {
   std::vector<tcp::endpoint> endpoints_;
   std::set<tcp::socket*> sockets_;
   std::vector<int> fillers_;  // filtered: our own connections that fill the accept queues
-  std::string nft_chain_;     // filtered_nftables: the chain holding our drop rule
+  std::string nft_chain_;     // filtered_nftables: the chain holding our drop rule; refused: a count-only rule
+  std::chrono::steady_clock::time_point state_since_ = std::chrono::steady_clock::now();
   std::string state_error_;
   bool started_ = false;
   std::atomic<ListenerState> state_{ListenerState::open};

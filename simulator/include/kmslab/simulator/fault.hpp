@@ -41,6 +41,16 @@ std::string_view to_string(KmsStage stage) noexcept;
 std::optional<FaultTarget> parse_fault_target(std::string_view text) noexcept;
 std::optional<KmsStage> parse_kms_stage(std::string_view text) noexcept;
 
+// Which PDUs of a bind exchange (a bind, and the alter_context a Windows-like client sends when
+// the host refused NDR32) a bind-stage KMS fault acts on. The default acts once per exchange, so
+// a delay of N ms makes the client's bind phase N ms longer, not 2N; naming PDUs (`pdu: bind`,
+// `alter_context`, or `bind | alter_context`) matches each such PDU on its own.
+enum class BindPdus : std::uint8_t { exchange = 0, bind = 1, alter_context = 2, both = 3 };
+std::string to_string(BindPdus pdus);
+std::optional<BindPdus> parse_bind_pdus(std::string_view text) noexcept;  // "bind | alter_context"
+// The PDU a KMS session is handling at the bind stage.
+enum class BindPdu : std::uint8_t { bind, alter_context };
+
 struct DnsMatch {
   std::string name = "*";  // glob over the query name ('*' any run, '?' one character), no case
   std::string type = "*";  // "SRV", "A", "AAAA", ... or "*" for every type
@@ -53,6 +63,7 @@ struct FaultSpec {
   std::string host;  // kms: the KMS host's name; empty = every host
   DnsMatch dns;      // dns only
   KmsStage stage = KmsStage::accept;  // kms only; defaults to the action's first stage
+  BindPdus bind_pdus = BindPdus::exchange;  // kms at stage bind only
   std::string action;
   nlohmann::json params = nlohmann::json::object();  // as given (validated by the action)
   double probability = 1.0;

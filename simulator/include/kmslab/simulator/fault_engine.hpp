@@ -54,7 +54,18 @@ struct FaultStatus {
   std::uint64_t matched = 0;
   std::uint64_t applied = 0;
   bool active = true;  // false once limit_first is used up or limit_for has passed
-  nlohmann::json to_json() const;  // the spec plus {"matched", "applied", "active"}
+  // A listener state (refused, filtered) is not matched per event: while it exists it turns
+  // connects away, mostly where only the kernel sees them. For those, `turned_away` is the count
+  // where something counted it (filled in by whoever knows the listeners: the control API), and
+  // matched / applied / turned_away are JSON null, not 0, while it is unknown (`unseen` says why).
+  bool listener = false;
+  std::chrono::steady_clock::duration age{};  // since the fault was added
+  std::optional<std::uint64_t> turned_away;
+  std::string counted_by;  // "nftables" when turned_away is known
+  std::string unseen;
+  // The spec plus {"matched", "applied", "active"}; listener states add "active_since" (UTC),
+  // "active_s", "turned_away" and "counted_by" or "unseen".
+  nlohmann::json to_json() const;
 };
 
 // True when `name` (a DNS name, any case, trailing dot or not) fits `glob` ('*' any run of
@@ -92,7 +103,11 @@ class FaultEngine {
   std::size_t size() const noexcept { return count_.load(); }
 
   std::vector<FaultHit> evaluate_dns(std::string_view name, std::string_view type);
-  std::vector<FaultHit> evaluate_kms(std::string_view host, KmsStage stage);
+  // At stage bind, `pdu` is the PDU being handled and `opens_exchange` whether it starts a bind
+  // exchange (a bind, or an alter_context with no bind before it): a fault with the default
+  // BindPdus::exchange matches only PDUs that open one.
+  std::vector<FaultHit> evaluate_kms(std::string_view host, KmsStage stage, BindPdu pdu = BindPdu::bind,
+                                     bool opens_exchange = true);
   std::vector<FaultHit> evaluate_sntp();
 
   // Manual listener state. Error (field "host"): an unknown host.

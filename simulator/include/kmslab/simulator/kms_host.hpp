@@ -78,10 +78,13 @@ class KmsHost {
   // Switches the listeners (asynchronously; the future holds the outcome). REQUIRES: start().
   std::future<boost::system::error_code> set_listener_state(ListenerState state);
   ListenerState listener_state() const noexcept;
+  // Since when the listeners are in their state and how many connects it turned away, where
+  // anything counted them (net::TcpServer::listener_stats). Empty before start().
+  std::optional<net::TcpServer::ListenerStats> listener_stats() const;
 
  private:
   net::asio::awaitable<void> session(net::tcp::socket& socket);
-  KmsStagePlan stage_plan(KmsStage stage);
+  KmsStagePlan stage_plan(KmsStage stage, BindPdu pdu = BindPdu::bind, bool opens_exchange = true);
   // Carries out a stage's delay, reset or silence; false when the connection is over.
   net::asio::awaitable<bool> enter_stage(net::tcp::socket& socket, KmsStagePlan plan);
   net::asio::awaitable<void> hold_silent(net::tcp::socket& socket);

@@ -1,5 +1,7 @@
 #include "kmslab/config/yaml_node.hpp"
 
+#include "kmslab/config/yaml_guard.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -268,6 +270,8 @@ std::int64_t ConfigNode::get_int(std::string_view key, std::int64_t fallback, st
 
 ConfigResult<ConfigNode> parse_yaml_text(std::string_view text, const std::string& name) {
   try {
+    // Bounds first: building the tree is safe, but the readers that walk it are not.
+    if (auto bounds = check_yaml_bounds(text, name)) return *bounds;
     YAML::Node root = YAML::Load(std::string(text));
     if (!root || root.IsNull()) return ConfigError{name, 0, 0, "", "the document is empty"};
     return ConfigNode(root, name);

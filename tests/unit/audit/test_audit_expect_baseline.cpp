@@ -82,6 +82,12 @@ TEST(AuditExpect, LoadsAndReportsErrorsWithLocation) {
   EXPECT_FALSE(bad_port);
 }
 
+TEST(AuditExpect, DuplicateKeyNamesBothLines) {
+  auto r = load_expected_site_text("domains:\n  - name: a\n    hosts:\n      - {host: x, port: 1688, port: 1689}\n", "s.yaml");
+  ASSERT_FALSE(r) << "the second port was accepted";
+  EXPECT_EQ(r.error().format(), "s.yaml:4:31: domains[0].hosts[0].port: duplicate key 'port' (first at line 4)");
+}
+
 TEST(AuditExpect, DiffNamesEveryDifference) {
   auto site = load_expected_site_text(kSite, "site.yaml").value();
   // kms2 has weight 10 and refuses office; kms3 is missing; kms1 is not expected.

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "hostile_yaml.hpp"
+
 namespace kmslab::simulator {
 namespace {
 
@@ -91,6 +93,24 @@ TEST(SimConfig, ErrorsNameLineKeyAndFix) {
     EXPECT_NE(r.error().message.find(c.message_part), std::string::npos) << r.error().format();
     EXPECT_EQ(r.error().file, "bad.yaml");
   }
+}
+
+// The shape: anchors nested nine levels deep inside a fault's params. Six levels (9^6 =
+// 531,441 nodes once expanded) keep the test cheap even on code that expands them.
+TEST(SimConfig, AliasBombInAFaultsParamsIsRefusedBeforeExpansion) {
+  const std::string yaml = "kms_hosts:\n  - name: kms1\nfaults:\n  - name: f\n    target: kms\n    host: kms1\n"
+                           "    action: delay\n    params:\n" +
+                           test::alias_bomb(6, 9, "      ");
+  auto r = load_simulator_config_text(yaml, "bomb.yaml");
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("aliases expand to more than"), std::string::npos) << r.error().format();
+  EXPECT_EQ(r.error().path, "faults[0].params.l6[0]") << r.error().format();
+}
+
+TEST(SimConfig, DuplicateSeedNamesBothLines) {
+  auto r = load_simulator_config_text("seed: 1\nkms_hosts:\n  - name: a\nseed: 2\n", "dup.yaml");
+  ASSERT_FALSE(r) << "the second seed was accepted";
+  EXPECT_EQ(r.error().format(), "dup.yaml:4:1: seed: duplicate key 'seed' (first at line 1)");
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "kmslab/config/yaml_node.hpp"
 
+#include "kmslab/config/file_input.hpp"
 #include "kmslab/config/yaml_guard.hpp"
 
 #include <fmt/format.h>
@@ -282,15 +283,9 @@ ConfigResult<ConfigNode> parse_yaml_text(std::string_view text, const std::strin
 }
 
 ConfigResult<ConfigNode> parse_yaml_file(const std::string& file, std::size_t max_bytes) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return ConfigError{file, 0, 0, "", fmt::format("cannot open: {}", std::strerror(errno))};
-  std::string text;
-  text.resize(max_bytes + 1);
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<std::size_t>(in.gcount()));
-  if (text.size() > max_bytes)
-    return ConfigError{file, 0, 0, "", fmt::format("file is larger than the {} byte limit", max_bytes)};
-  return parse_yaml_text(text, file);
+  auto text = read_file_capped(file, max_bytes);
+  if (!text) return text.error();
+  return parse_yaml_text(*text, file);
 }
 
 }  // namespace kmslab::config

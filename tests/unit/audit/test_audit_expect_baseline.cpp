@@ -5,6 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include "fifo_feeder.hpp"
+
+#include <fmt/format.h>
+
 #include <unistd.h>
 
 #include <filesystem>
@@ -146,6 +150,22 @@ TEST(AuditBaseline, RejectsWhatIsNotAnAuditReport) {
   ASSERT_FALSE(no_port);
   EXPECT_NE(no_port.error().find("targets[0].port"), std::string::npos);
   EXPECT_FALSE(load_baseline("/nonexistent/before.json"));
+}
+
+TEST(AuditBaseline, AJsonErrorNamesFileLineAndColumn) {
+  const std::string path = ::testing::TempDir() + "/broken-baseline.json";
+  std::ofstream(path) << "{\"schema\": \"kmslab.audit\",\n \"targets\": [1,,]}\n";
+  auto b = load_baseline(path);
+  ASSERT_FALSE(b);
+  EXPECT_EQ(b.error().rfind(path + ":2:16: not valid JSON: syntax error while parsing value", 0), 0u) << b.error();
+}
+
+TEST(AuditBaseline, AnEndlessInputStopsAtTheSizeCap) {
+  test::FifoFeeder feeder(::testing::TempDir() + "/endless-baseline.fifo", kMaxBaselineBytes + (8u << 20));
+  ASSERT_TRUE(feeder.ok());
+  auto b = load_baseline(feeder.path());
+  ASSERT_FALSE(b);
+  EXPECT_EQ(b.error(), fmt::format("{}: larger than the {}-byte limit", feeder.path(), kMaxBaselineBytes));
 }
 
 TEST(AuditReportRender, TextJunitAndAtomicWrite) {

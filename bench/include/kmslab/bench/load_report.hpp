@@ -103,8 +103,12 @@ std::string interval_log(const LoadReport& report);
 // lengths differ (the message names which input, by position).
 Result<LoadReport> merge(const std::vector<LoadReport>& reports);
 
-// File helpers for `kmslab merge`: Errc::io for a file that cannot be read (the message names
-// the file and the OS reason), Errc::bad_json / incompatible prefixed with the file name.
+// File helpers for `kmslab merge`: Errc::io for a file that cannot be read or holds more than
+// kMaxLoadReportBytes (the message names the file and the reason), Errc::bad_json located as
+// "file:line:column: not valid JSON: ..." for a syntax error, Errc::bad_json / incompatible
+// prefixed with the file name otherwise. A report holds a sparse histogram per interval: an
+// hour of one-second intervals is a few MiB.
+inline constexpr std::size_t kMaxLoadReportBytes = 32u << 20;
 Result<LoadReport> read_report_file(const std::string& path);
 Result<LoadReport> merge_report_files(const std::vector<std::string>& paths);
 

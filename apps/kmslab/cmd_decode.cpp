@@ -2,6 +2,7 @@
 // dump, KMS payloads decrypted and checked (kmslab::protocol::decode_capture does the work).
 #include "commands.hpp"
 #include "decode_render.hpp"
+#include "kmslab/config/file_input.hpp"
 
 #include <fmt/format.h>
 
@@ -16,6 +17,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+
+#include <unistd.h>
 
 namespace kmslab::cli {
 
@@ -110,29 +113,14 @@ int run_decode(const DecodeOptions& opt) {
 }  // namespace
 
 bool read_text_input(const std::string& path, std::string& text, std::string& error) {
-  std::istream* in = &std::cin;
-  std::ifstream file;
-  if (path != "-") {
-    file.open(path, std::ios::binary);
-    if (!file) {
-      error = fmt::format("cannot open: {}", std::strerror(errno));
-      return false;
-    }
-    in = &file;
-  }
-  text.clear();
-  char buf[8192];
-  while (in->read(buf, sizeof buf) || in->gcount() > 0) {
-    text.append(buf, static_cast<std::size_t>(in->gcount()));
-    if (text.size() > kMaxTextSize) {
-      error = fmt::format("larger than {} bytes of hex text; decode a smaller capture", kMaxTextSize);
-      return false;
-    }
-  }
-  if (in->bad()) {
-    error = "read error";
+  auto read = path == "-" ? config::read_fd_capped(STDIN_FILENO, path, kMaxTextSize)
+                          : config::read_file_capped(path, kMaxTextSize);
+  if (!read) {
+    // The caller names the input; the message says what is wrong with it.
+    error = read.error().message;
     return false;
   }
+  text = std::move(*read);
   return true;
 }
 

@@ -1,13 +1,12 @@
 #include "kmslab/audit/baseline.hpp"
 
 #include "kmslab/audit/report.hpp"
+#include "kmslab/config/json_input.hpp"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <cctype>
-#include <fstream>
-#include <sstream>
 
 namespace kmslab::audit {
 
@@ -62,13 +61,9 @@ boost::system::result<Baseline, std::string> read_baseline(const json& report) {
 }
 
 boost::system::result<Baseline, std::string> load_baseline(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fail(fmt::format("{}: cannot open", path));
-  std::ostringstream text;
-  text << in.rdbuf();
-  auto parsed = json::parse(text.str(), nullptr, false);
-  if (parsed.is_discarded()) return fail(fmt::format("{}: not valid JSON", path));
-  auto b = read_baseline(parsed);
+  auto parsed = config::load_json_file(path, kMaxBaselineBytes);
+  if (!parsed) return fail(parsed.error().format());
+  auto b = read_baseline(*parsed);
   if (!b) return fail(fmt::format("{}: {}", path, b.error()));
   return b;
 }

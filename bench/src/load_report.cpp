@@ -1,6 +1,8 @@
 #include "kmslab/bench/load_report.hpp"
 
 #include "json_fields.hpp"
+#include "kmslab/config/file_input.hpp"
+#include "kmslab/config/json_input.hpp"
 
 #include <fmt/format.h>
 
@@ -357,14 +359,11 @@ Result<LoadReport> merge(const std::vector<LoadReport>& reports) {
 }
 
 Result<LoadReport> read_report_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return make_error(Errc::io, fmt::format("{}: cannot open: {}", path, std::strerror(errno)));
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) return make_error(Errc::io, fmt::format("{}: read failed", path));
-  json j = json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return make_error(Errc::bad_json, fmt::format("{}: not valid JSON", path));
-  auto report = report_from_json(j);
+  auto text = config::read_file_capped(path, kMaxLoadReportBytes);
+  if (!text) return make_error(Errc::io, text.error().format());
+  auto j = config::parse_json_input(*text, path);
+  if (!j) return make_error(Errc::bad_json, j.error().format());
+  auto report = report_from_json(*j);
   if (!report) return make_error(report.error().code, fmt::format("{}: {}", path, report.error().message));
   return report;
 }

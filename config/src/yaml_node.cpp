@@ -1,5 +1,8 @@
 #include "kmslab/config/yaml_node.hpp"
 
+#include "kmslab/config/file_input.hpp"
+#include "kmslab/config/yaml_guard.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -268,6 +271,8 @@ std::int64_t ConfigNode::get_int(std::string_view key, std::int64_t fallback, st
 
 ConfigResult<ConfigNode> parse_yaml_text(std::string_view text, const std::string& name) {
   try {
+    // Bounds first: building the tree is safe, but the readers that walk it are not.
+    if (auto bounds = check_yaml_bounds(text, name)) return *bounds;
     YAML::Node root = YAML::Load(std::string(text));
     if (!root || root.IsNull()) return ConfigError{name, 0, 0, "", "the document is empty"};
     return ConfigNode(root, name);
@@ -278,15 +283,9 @@ ConfigResult<ConfigNode> parse_yaml_text(std::string_view text, const std::strin
 }
 
 ConfigResult<ConfigNode> parse_yaml_file(const std::string& file, std::size_t max_bytes) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return ConfigError{file, 0, 0, "", fmt::format("cannot open: {}", std::strerror(errno))};
-  std::string text;
-  text.resize(max_bytes + 1);
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<std::size_t>(in.gcount()));
-  if (text.size() > max_bytes)
-    return ConfigError{file, 0, 0, "", fmt::format("file is larger than the {} byte limit", max_bytes)};
-  return parse_yaml_text(text, file);
+  auto text = read_file_capped(file, max_bytes);
+  if (!text) return text.error();
+  return parse_yaml_text(*text, file);
 }
 
 }  // namespace kmslab::config

@@ -2,6 +2,8 @@
 
 #include "kmslab/simulator/kms_host_policy.hpp"
 
+#include "kmslab/protocol/kms_ids.hpp"
+
 #include <fmt/format.h>
 
 #include <set>
@@ -91,7 +93,14 @@ KmsHostSpec read_host(const ConfigNode& n) {
   KmsHostSpec h;
   h.name = n.child("name").as_string();
   if (h.name.empty()) n.child("name").fail("a KMS host needs a non-empty name");
-  h.listen = n.has("listen") ? n.child("listen").as_string_list() : std::vector<std::string>{"127.0.0.1:0"};
+  if (auto listen = n.optional_child("listen")) {
+    h.listen = listen->as_string_list();
+    // A host with no listener would start and serve nothing.
+    if (h.listen.empty())
+      listen->fail("expected at least one address:port to listen on (leave the key out for 127.0.0.1:0)");
+  } else {
+    h.listen = {"127.0.0.1:0"};
+  }
   h.hostname = n.get_string("hostname", "");
   if (auto publish = n.optional_child("publish")) {
     for (const auto& p : publish->items()) {
@@ -132,7 +141,16 @@ KmsHostSpec read_host(const ConfigNode& n) {
   }
   h.count_prefill = static_cast<std::uint32_t>(n.get_int("count_prefill", 0, 0, 10000));
   h.epid = n.get_string("epid", "");
-  h.host_build = static_cast<std::uint32_t>(n.get_int("host_build", 17763, 1, 99999));
+  if (auto build = n.optional_child("host_build")) {
+    // Only a build with a known platform ID and key-ID range can make an ePID; an unknown one
+    // used to fail later, when the host started, with no place in the file.
+    h.host_build = static_cast<std::uint32_t>(build->as_int(1, 99999));
+    if (protocol::find_host_build(h.host_build) == nullptr) {
+      std::string known;
+      for (const auto& b : protocol::host_builds()) known += (known.empty() ? "" : ", ") + std::to_string(b.build);
+      build->fail(fmt::format("unknown host build {} (expected one of {})", h.host_build, known));
+    }
+  }
   h.lcid = static_cast<std::uint16_t>(n.get_int("lcid", 1033, 1, 65535));
   if (auto a = n.optional_child("activation_interval")) h.activation_interval_min = minutes(*a);
   if (auto r = n.optional_child("renewal_interval")) h.renewal_interval_min = minutes(*r);

@@ -1,5 +1,6 @@
 #include "kmslab/simulator/zone_file.hpp"
 
+#include "kmslab/config/file_input.hpp"
 #include "kmslab/protocol/dns_text.hpp"
 #include "kmslab/simulator/dns_zone.hpp"
 
@@ -398,14 +399,9 @@ config::ConfigResult<ZoneFile> parse_zone_file(std::string_view text, const std:
 }
 
 config::ConfigResult<ZoneFile> load_zone_file(const std::string& path, std::string_view origin) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return error_at(path, 0, 0, "cannot open the zone file");
-  std::string text;
-  text.resize(kMaxZoneFileBytes + 1);
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<std::size_t>(in.gcount()));
-  if (text.size() > kMaxZoneFileBytes) return error_at(path, 0, 0, fmt::format("larger than {} bytes", kMaxZoneFileBytes));
-  return parse_zone_file(text, path, origin);
+  auto text = config::read_file_capped(path, kMaxZoneFileBytes);
+  if (!text) return text.error();
+  return parse_zone_file(*text, path, origin);
 }
 
 }  // namespace kmslab::simulator

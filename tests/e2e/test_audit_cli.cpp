@@ -1,6 +1,7 @@
 // End-to-end: `kmslab serve --zone` as the rehearsal site and `kmslab audit` against it, as a team
 // runs them during a migration (table, --json, --junit, --expect, --baseline, exit codes).
 #include "cli_process.hpp"
+#include "hostile_yaml.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -159,6 +160,30 @@ TEST(CliAuditUsage, BadOptionsExit2) {
   r = run_cli({"audit", "--domain", "corp.example", "--expect", bad});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("bad-site.yaml:3:5"), std::string::npos) << r.err;
+}
+
+TEST(CliAuditUsage, BaselineErrorsAreLocatedAndCapped) {
+  // Loaded before any probe runs: nothing answers on port 9 and nothing is asked.
+  auto r = run_cli({"audit", "--domain", "corp.example", "--dns", "127.0.0.1:9", "--baseline", "/dev/zero"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("/dev/zero: larger than the 8388608-byte limit"), std::string::npos) << r.err;
+  const auto broken = write("broken-before.json", "{\"schema\": \"kmslab.audit\",\n \"targets\": [1,,]}\n");
+  r = run_cli({"audit", "--domain", "corp.example", "--dns", "127.0.0.1:9", "--baseline", broken});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find(broken + ":2:16: not valid JSON: syntax error"), std::string::npos) << r.err;
+}
+
+TEST(CliServeConfig, DuplicateKeyAndAliasBombAreLocatedErrors) {
+  auto r = run_cli({"serve", "--config", write("dup-seed.yaml", "seed: 1\nkms_hosts:\n  - name: a\nseed: 2\n")});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("dup-seed.yaml:4:1: seed: duplicate key 'seed' (first at line 1)"), std::string::npos) << r.err;
+  const auto bomb = write("bomb.yaml", "kms_hosts:\n  - name: kms1\nfaults:\n  - name: f\n    target: kms\n"
+                                       "    host: kms1\n    action: delay\n    params:\n" +
+                                           kmslab::test::alias_bomb(9, 9, "      "));
+  r = run_cli({"serve", "--config", bomb});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("bomb.yaml:"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("aliases expand to more than 100000 nodes"), std::string::npos) << r.err;
 }
 
 TEST(CliServeZone, BadZoneFileNamesFileAndLine) {

@@ -99,12 +99,20 @@ TEST(CliMerge, BadJsonExits2) {
   const auto bad = write("bad.json", "{\"schema_version\": 1, \"runs\": [");
   const CliRun r = run_cli("merge " + a + " " + bad);
   EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.output.find(bad + ": not valid JSON"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(bad + ":1:32: not valid JSON: syntax error"), std::string::npos) << r.output;
 
   const auto wrong = write("wrong.json", R"({"schema_version": 1})");
   const CliRun r2 = run_cli("merge " + wrong);
   EXPECT_EQ(r2.code, 2);
   EXPECT_NE(r2.output.find("report.runs: missing"), std::string::npos) << r2.output;
+}
+
+// /dev/zero never ends: the reader stops one chunk past the cap instead of reading until
+// std::bad_alloc (~1 GB).
+TEST(CliMerge, AnEndlessInputIsRefusedAtTheSizeCap) {
+  const CliRun r = run_cli("merge /dev/zero");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.output.find("/dev/zero: larger than the 33554432-byte limit"), std::string::npos) << r.output;
 }
 
 TEST(CliMerge, IncompatibleLayoutExits2) {

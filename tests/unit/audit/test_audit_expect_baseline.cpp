@@ -5,6 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include "fifo_feeder.hpp"
+
+#include <fmt/format.h>
+
 #include <unistd.h>
 
 #include <filesystem>
@@ -82,6 +86,12 @@ TEST(AuditExpect, LoadsAndReportsErrorsWithLocation) {
   EXPECT_FALSE(bad_port);
 }
 
+TEST(AuditExpect, DuplicateKeyNamesBothLines) {
+  auto r = load_expected_site_text("domains:\n  - name: a\n    hosts:\n      - {host: x, port: 1688, port: 1689}\n", "s.yaml");
+  ASSERT_FALSE(r) << "the second port was accepted";
+  EXPECT_EQ(r.error().format(), "s.yaml:4:31: domains[0].hosts[0].port: duplicate key 'port' (first at line 4)");
+}
+
 TEST(AuditExpect, DiffNamesEveryDifference) {
   auto site = load_expected_site_text(kSite, "site.yaml").value();
   // kms2 has weight 10 and refuses office; kms3 is missing; kms1 is not expected.
@@ -140,6 +150,22 @@ TEST(AuditBaseline, RejectsWhatIsNotAnAuditReport) {
   ASSERT_FALSE(no_port);
   EXPECT_NE(no_port.error().find("targets[0].port"), std::string::npos);
   EXPECT_FALSE(load_baseline("/nonexistent/before.json"));
+}
+
+TEST(AuditBaseline, AJsonErrorNamesFileLineAndColumn) {
+  const std::string path = ::testing::TempDir() + "/broken-baseline.json";
+  std::ofstream(path) << "{\"schema\": \"kmslab.audit\",\n \"targets\": [1,,]}\n";
+  auto b = load_baseline(path);
+  ASSERT_FALSE(b);
+  EXPECT_EQ(b.error().rfind(path + ":2:16: not valid JSON: syntax error while parsing value", 0), 0u) << b.error();
+}
+
+TEST(AuditBaseline, AnEndlessInputStopsAtTheSizeCap) {
+  test::FifoFeeder feeder(::testing::TempDir() + "/endless-baseline.fifo", kMaxBaselineBytes + (8u << 20));
+  ASSERT_TRUE(feeder.ok());
+  auto b = load_baseline(feeder.path());
+  ASSERT_FALSE(b);
+  EXPECT_EQ(b.error(), fmt::format("{}: larger than the {}-byte limit", feeder.path(), kMaxBaselineBytes));
 }
 
 TEST(AuditReportRender, TextJunitAndAtomicWrite) {

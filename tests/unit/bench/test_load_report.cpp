@@ -1,7 +1,9 @@
+#include "fifo_feeder.hpp"
 #include "nanoseconds.hpp"
 #include "kmslab/bench/load_report.hpp"
 #include "kmslab/bench/outcome.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -273,6 +275,24 @@ TEST_F(ReportFiles, MergeFilesNamesTheFileThatFailed) {
   ASSERT_FALSE(incompatible);
   EXPECT_EQ(incompatible.error().code, Errc::incompatible);
   EXPECT_NE(incompatible.error().message.find(c), std::string::npos) << incompatible.error().message;
+}
+
+TEST_F(ReportFiles, AJsonErrorNamesFileLineAndColumn) {
+  const auto bad = write("broken.json", "{\n  \"schema_version\": 1,\n  }\n");
+  auto r = read_report_file(bad);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::bad_json);
+  EXPECT_EQ(r.error().message.rfind(bad + ":3:3: not valid JSON: syntax error", 0), 0u) << r.error().message;
+  EXPECT_NE(r.error().message.find("expected string literal"), std::string::npos) << r.error().message;
+}
+
+TEST_F(ReportFiles, AnEndlessInputStopsAtTheSizeCap) {
+  test::FifoFeeder feeder(::testing::TempDir() + "kmslab_report_endless.fifo", kMaxLoadReportBytes + (8u << 20));
+  ASSERT_TRUE(feeder.ok());
+  auto r = merge_report_files({feeder.path()});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::io);
+  EXPECT_EQ(r.error().message, fmt::format("{}: larger than the {}-byte limit", feeder.path(), kMaxLoadReportBytes));
 }
 
 TEST(LoadReport, ProgressLineShowsTheRunState) {

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "hostile_yaml.hpp"
+
 #include <filesystem>
 #include <fstream>
 
@@ -167,6 +169,33 @@ TEST(ScenarioLoader, ProbeHostReferencesMustExist) {
 TEST(ScenarioLoader, StepsAndTopLevelExpectDoNotMix) {
   expect_error(with_site("expect: {exit: 0}\nsteps:\n  - expect: {exit: 0}\n"), 12, 9, "in each step");
   expect_error(with_site("steps: []\n"), 12, 8, "at least one step");
+}
+
+// A step's faults.add and the scenario's faults go through the same first pass as every YAML input:
+// the bomb is refused before any fault's params are converted (six levels: cheap even when expanded).
+TEST(ScenarioLoader, AliasBombInAStepsFaultsIsRefusedBeforeExpansion) {
+  const std::string bomb = with_site(
+      "steps:\n  - faults:\n      add:\n        - name: f\n          target: kms\n          host: kms1\n"
+      "          action: delay\n          params:\n" +
+      test::alias_bomb(6, 9, "            ") + "    expect: {findings: []}\n");
+  auto s = load(bomb);
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().message.find("aliases expand to more than"), std::string::npos) << s.error().format();
+  EXPECT_EQ(s.error().path, "steps[0].faults.add[0].params.l6[0]") << s.error().format();
+
+  const std::string top = with_site("faults:\n  - name: f\n    target: kms\n    host: kms1\n    action: delay\n"
+                                    "    params:\n" + test::alias_bomb(6, 9, "      ") + "expect: {findings: []}\n");
+  auto t = load(top);
+  ASSERT_FALSE(t);
+  EXPECT_NE(t.error().message.find("aliases expand to more than"), std::string::npos) << t.error().format();
+}
+
+TEST(ScenarioLoader, DuplicateKeyNamesBothLines) {
+  auto s = load(with_site("seed: 1\nexpect: {findings: []}\nseed: 2\n"));
+  ASSERT_FALSE(s) << "the second seed was accepted";
+  EXPECT_EQ(s.error().path, "seed");
+  EXPECT_NE(s.error().format().find("duplicate key 'seed' (first at line 12)"), std::string::npos) << s.error().format();
+  EXPECT_EQ(s.error().line, 14);
 }
 
 TEST(ScenarioLoader, YamlSyntaxErrorIsLocated) {

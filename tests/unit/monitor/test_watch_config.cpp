@@ -78,6 +78,12 @@ struct BadConfig {
   const char* message_part;
 };
 
+TEST(WatchConfig, DuplicateKeyNamesBothLines) {
+  auto r = load_watch_config_text(std::string(kValid) + "concurrency: 4\n", "watch.yaml");
+  ASSERT_FALSE(r) << "the second concurrency was accepted";
+  EXPECT_EQ(r.error().format(), "watch.yaml:20:1: concurrency: duplicate key 'concurrency' (first at line 2)");
+}
+
 TEST(WatchConfig, EveryMistakeIsLocated) {
   const std::string modules = "modules:\n  m: {prober: srv}\n";
   const std::vector<BadConfig> cases{

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "hostile_yaml.hpp"
+
 namespace kmslab::simulator {
 namespace {
 
@@ -82,6 +84,8 @@ TEST(SimConfig, ErrorsNameLineKeyAndFix) {
       {"kms_hosts:\n  - name: a\n    max_pdu_size: 70000\n", 3, "kms_hosts[0].max_pdu_size", "16..65535"},
       {"kms_hosts:\n  - name: a\n    max_fragments: 0\n", 3, "kms_hosts[0].max_fragments", "1..4096"},
       {"dns:\n  max_tcp_message: 8\n", 2, "dns.max_tcp_message", "12..65535"},
+      {"kms_hosts:\n  - name: a\n    listen: []\n", 3, "kms_hosts[0].listen", "at least one address"},
+      {"kms_hosts:\n  - name: a\n    host_build: 1\n", 3, "kms_hosts[0].host_build", "unknown host build 1 (expected one of 17763, 14393"},
   };
   for (const auto& c : cases) {
     auto r = load_simulator_config_text(c.yaml, "bad.yaml");
@@ -91,6 +95,24 @@ TEST(SimConfig, ErrorsNameLineKeyAndFix) {
     EXPECT_NE(r.error().message.find(c.message_part), std::string::npos) << r.error().format();
     EXPECT_EQ(r.error().file, "bad.yaml");
   }
+}
+
+// The shape: anchors nested nine levels deep inside a fault's params. Six levels (9^6 =
+// 531,441 nodes once expanded) keep the test cheap even on code that expands them.
+TEST(SimConfig, AliasBombInAFaultsParamsIsRefusedBeforeExpansion) {
+  const std::string yaml = "kms_hosts:\n  - name: kms1\nfaults:\n  - name: f\n    target: kms\n    host: kms1\n"
+                           "    action: delay\n    params:\n" +
+                           test::alias_bomb(6, 9, "      ");
+  auto r = load_simulator_config_text(yaml, "bomb.yaml");
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("aliases expand to more than"), std::string::npos) << r.error().format();
+  EXPECT_EQ(r.error().path, "faults[0].params.l6[0]") << r.error().format();
+}
+
+TEST(SimConfig, DuplicateSeedNamesBothLines) {
+  auto r = load_simulator_config_text("seed: 1\nkms_hosts:\n  - name: a\nseed: 2\n", "dup.yaml");
+  ASSERT_FALSE(r) << "the second seed was accepted";
+  EXPECT_EQ(r.error().format(), "dup.yaml:4:1: seed: duplicate key 'seed' (first at line 1)");
 }
 
 }  // namespace

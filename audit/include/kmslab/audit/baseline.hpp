@@ -37,6 +37,9 @@ struct Baseline {
 
 // Errors: a sentence naming the field that is missing or has the wrong type.
 boost::system::result<Baseline, std::string> read_baseline(const nlohmann::json& report);
+// An audit report is a few KiB per target; the cap keeps a wrong path (/dev/zero, a huge log) from
+// being read to exhaustion. Errors are "path: ..." or, for JSON, "path:line:column: ...".
+inline constexpr std::size_t kMaxBaselineBytes = 8u << 20;
 boost::system::result<Baseline, std::string> load_baseline(const std::string& path);
 
 struct BaselinePolicy {

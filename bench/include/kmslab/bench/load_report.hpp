@@ -108,11 +108,15 @@ std::string interval_log(const LoadReport& report);
 // lengths differ (the message names which input, by position).
 Result<LoadReport> merge(const std::vector<LoadReport>& reports);
 
-// File helpers for `kmslab merge`: Errc::io for a file that cannot be read (the message names
-// the file and the OS reason), Errc::bad_json / incompatible prefixed with the file name.
-// merge_report_files reads and adds the files in order; when `stop` is set and true after a file
-// was read, the files after it are left out and the result is marked interrupted (at least the
-// first file is always read, so an interrupted merge is still a report).
+// File helpers for `kmslab merge`: Errc::io for a file that cannot be read or holds more than
+// kMaxLoadReportBytes (the message names the file and the reason), Errc::bad_json located as
+// "file:line:column: not valid JSON: ..." for a syntax error, Errc::bad_json / incompatible
+// prefixed with the file name otherwise. merge_report_files reads and adds the files in order;
+// when `stop` is set and true after a file was read, the files after it are left out and the
+// result is marked interrupted (at least the first file is always read, so an interrupted merge
+// is still a report). A report holds a sparse histogram per interval: an
+// hour of one-second intervals is a few MiB.
+inline constexpr std::size_t kMaxLoadReportBytes = 32u << 20;
 Result<LoadReport> read_report_file(const std::string& path);
 Result<LoadReport> merge_report_files(const std::vector<std::string>& paths, const std::atomic<bool>* stop = nullptr);
 

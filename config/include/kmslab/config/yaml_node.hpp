@@ -103,6 +103,14 @@ class ConfigNode {
 
 // Limits that keep a hostile or mistaken file from exhausting memory.
 inline constexpr std::size_t kDefaultMaxConfigBytes = 1 << 20;
+// Checked on the parser's events before any node tree is built (so before anything is expanded):
+// collections nested deeper than kMaxYamlDepth, more than kMaxYamlAliases aliases, or aliases that
+// would expand to more than kMaxYamlAliasNodes nodes in a tree walk (a "billion laughs" file of a
+// few hundred bytes expands to billions) are errors, as are an alias inside the node it names (a
+// cycle) and a key given twice in one mapping. Ordinary configs nest fewer than ten levels.
+inline constexpr std::size_t kMaxYamlDepth = 64;
+inline constexpr std::size_t kMaxYamlAliases = 1024;
+inline constexpr std::uint64_t kMaxYamlAliasNodes = 100'000;
 
 // Reads and parses a YAML file (size-limited), then runs `read` on its root; any YAML syntax error,
 // I/O error or ConfigException becomes a located ConfigError.

@@ -1,0 +1,66 @@
+// JSON inputs: errors at file:line:column with what was expected, and the nesting cap.
+#include "kmslab/config/json_input.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fmt/format.h>
+
+#include <cstdio>
+
+namespace kmslab::config {
+namespace {
+
+TEST(JsonInput, SyntaxErrorIsLocatedAndSaysWhatWasExpected) {
+  auto r = parse_json_input("{\n  \"targets\": [1, 2,\n  }\n", "before.json");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().line, 3) << r.error().format();
+  EXPECT_EQ(r.error().column, 3) << r.error().format();
+  EXPECT_EQ(r.error().format().rfind("before.json:3:3: not valid JSON: syntax error", 0), 0u) << r.error().format();
+  EXPECT_NE(r.error().message.find("expected"), std::string::npos) << r.error().format();
+}
+
+TEST(JsonInput, EmptyAndTruncatedInputs) {
+  auto empty = parse_json_input("", "e.json");
+  ASSERT_FALSE(empty);
+  EXPECT_EQ(empty.error().line, 1);
+  EXPECT_NE(empty.error().message.find("unexpected end of input"), std::string::npos) << empty.error().format();
+  auto cut = parse_json_input("{\"a\": ", "c.json");
+  ASSERT_FALSE(cut);
+  EXPECT_EQ(cut.error().format().rfind("c.json:1:", 0), 0u) << cut.error().format();
+}
+
+TEST(JsonInput, IllFormedUtf8IsALocatedError) {
+  auto r = parse_json_input("{\"a\": \"\xff\"}", "u.json");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().line, 1);
+  EXPECT_EQ(r.error().column, 8) << r.error().format();
+}
+
+TEST(JsonInput, NestingPastTheCapIsRefusedBeforeParsing) {
+  const std::string ok = std::string(kMaxJsonDepth, '[') + std::string(kMaxJsonDepth, ']');
+  EXPECT_TRUE(parse_json_input(ok, "ok.json"));
+  const std::string deep = "\n" + std::string(100000, '[');
+  auto r = parse_json_input(deep, "deep.json");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().format(), fmt::format("deep.json:2:{}: nested deeper than {} levels (the limit)",
+                                            kMaxJsonDepth + 1, kMaxJsonDepth));
+  // Brackets inside strings do not count.
+  EXPECT_TRUE(parse_json_input("{\"a\": \"" + std::string(1000, '[') + "\\\"\"}", "s.json"));
+}
+
+TEST(JsonInput, LoadJsonFileCapsAndNamesTheFile) {
+  const std::string path = ::testing::TempDir() + "/in.json";
+  std::FILE* f = std::fopen(path.c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  std::fputs("{\"a\": 1}", f);
+  std::fclose(f);
+  auto ok = load_json_file(path, 100);
+  ASSERT_TRUE(ok) << ok.error().format();
+  EXPECT_EQ((*ok)["a"], 1);
+  auto capped = load_json_file(path, 4);
+  ASSERT_FALSE(capped);
+  EXPECT_EQ(capped.error().format(), path + ": larger than the 4-byte limit");
+}
+
+}  // namespace
+}  // namespace kmslab::config

@@ -92,15 +92,15 @@ int run(AuditArgs& a) {
   if (expected) audit::add_findings(report, audit::diff_expected(*expected, report), a.strict);
   if (baseline) audit::add_findings(report, audit::compare_baseline(*baseline, report), a.strict);
 
-  if (a.json != "-") fmt::print("{}", audit::render_text(report));
+  if (a.json != "-") fmt::print("{}", report_text(audit::render_text(report)));
   std::fflush(stdout);
   if (!a.json.empty()) {
-    const auto text = audit::to_json(report).dump(2) + "\n";
+    const auto text = dump_report(audit::to_json(report), 2) + "\n";
     if (a.json == "-") fmt::print("{}", text);
     else if (auto w = audit::write_file_atomically(a.json, text); !w) return usage_error("audit", w.error());
   }
   if (!a.junit.empty())
-    if (auto w = audit::write_file_atomically(a.junit, audit::render_junit(report)); !w) return usage_error("audit", w.error());
+    if (auto w = audit::write_file_atomically(a.junit, report_text(audit::render_junit(report))); !w) return usage_error("audit", w.error());
   return report.exit_code;
 }
 

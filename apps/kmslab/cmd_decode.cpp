@@ -100,11 +100,11 @@ int run_decode(const DecodeOptions& opt) {
   const auto capture = load(opt.input, options);
   if (!capture) return kExitUsage;
 
-  if (opt.json) fmt::print("{}\n", capture_json(*capture).dump(2));
-  else fmt::print("{}", render_capture_text(*capture));
+  if (opt.json) fmt::print("{}\n", dump_report(capture_json(*capture), 2));
+  else fmt::print("{}", report_text(render_capture_text(*capture)));
   if (auto failure = capture->first_failure()) {
     std::fflush(stdout);
-    fmt::print(stderr, "decode: {}: offset {}: {}\n", opt.input, failure->offset, failure->detail);
+    fmt::print(stderr, "decode: {}: offset {}: {}\n", opt.input, failure->offset, report_text(failure->detail));
     return kExitProblem;
   }
   return kExitOk;

@@ -143,11 +143,11 @@ int run(ProbeArgs& a) {
   if (a.json) {
     auto report = client::to_json(run.diagnosis, run.observations);
     if (run.tolerance) report["clock_tolerance"] = client::to_json(*run.tolerance);
-    fmt::print("{}\n", report.dump(2));
+    fmt::print("{}\n", dump_report(std::move(report), 2));
   } else {
     const bool colour = a.colour == "always" || (a.colour == "auto" && ::isatty(STDOUT_FILENO) == 1);
-    fmt::print("{}", client::render_text(run.diagnosis, run.observations, {.colour = colour}));
-    if (run.tolerance) fmt::print("\n{}", client::render_text(*run.tolerance));
+    fmt::print("{}", report_text(client::render_text(run.diagnosis, run.observations, {.colour = colour})));
+    if (run.tolerance) fmt::print("\n{}", report_text(client::render_text(*run.tolerance)));
   }
   std::fflush(stdout);
   return run.diagnosis.exit_code;

@@ -20,6 +20,8 @@ namespace kmslab::cli {
 
 namespace {
 
+constexpr std::string_view kControlTokenVariable = "KMSLAB_CONTROL_TOKEN";
+
 struct ServeOptions {
   std::string config;
   std::vector<std::string> zones;  // BIND zone files
@@ -29,7 +31,8 @@ struct ServeOptions {
   unsigned threads = 1;
   unsigned drain_ms = 2000;
   std::string control;        // ADDRESS:PORT of the control API; empty = none
-  std::string control_token;  // required when `control` is not loopback
+  std::string control_token;       // required when `control` is not loopback; or from:
+  std::string control_token_file;  // ... this file, or KMSLAB_CONTROL_TOKEN
   std::size_t control_body_limit = 64 * 1024;
   std::size_t control_max_connections = 64;
 };
@@ -94,6 +97,17 @@ int run_serve(const ServeOptions& options) {
     fmt::print(stderr, "kmslab serve: give --config, --zone or both\n");
     return kExitUsage;
   }
+  // An option that would silently do nothing is a mistake worth hearing about.
+  for (const auto& [given, name] : {std::pair{!options.control_token.empty(), "--control-token"},
+                                    std::pair{!options.control_token_file.empty(), "--control-token-file"}})
+    if (given && options.control.empty())
+      return usage_error("serve", fmt::format("{} has no effect without --control", name));
+  auto control_token = resolve_listener_token({.value_option = "--control-token",
+                                               .value = options.control_token,
+                                               .file_option = "--control-token-file",
+                                               .file = options.control_token_file,
+                                               .env_variable = std::string(kControlTokenVariable)});
+  if (!control_token) return usage_error("serve", control_token.error());
   config::ConfigResult<simulator::SimulatorConfig> config = simulator::SimulatorConfig{};
   if (!options.config.empty()) config = simulator::load_simulator_config(options.config);
   if (!config) {
@@ -119,7 +133,7 @@ int run_serve(const ServeOptions& options) {
     control = std::make_unique<simulator::ControlApi>(
         site, simulator::ControlApiOptions{
                   .listen = options.control,
-                  .token = options.control_token,
+                  .token = *control_token,
                   .body_limit = options.control_body_limit,
                   .max_connections = options.control_max_connections,
                   .read_timeout = std::chrono::milliseconds{5000},
@@ -205,8 +219,13 @@ void add_serve_command(CLI::App& app, Action& action) {
                   "Serve the HTTP/JSON control API (faults, listeners, counters) on ADDRESS:PORT, e.g. 127.0.0.1:0")
       ->type_name("ADDR:PORT");
   cmd->add_option("--control-token", options->control_token,
-                  "Bearer token every control request must carry; required to listen beyond loopback")
+                  "Bearer token every control request must carry: at least 16 characters, no whitespace; required "
+                  "to listen beyond loopback. Visible in ps: prefer --control-token-file or $KMSLAB_CONTROL_TOKEN")
       ->type_name("TOKEN");
+  cmd->add_option("--control-token-file", options->control_token_file,
+                  "Read the control token from this file (one line); the environment variable KMSLAB_CONTROL_TOKEN "
+                  "is read when neither token option is given")
+      ->type_name("FILE");
   cmd->add_option("--control-body-limit", options->control_body_limit,
                   "Largest control request body in bytes (larger gets 413 and the connection closes)")
       ->check(CLI::Range(std::size_t{1024}, std::size_t{16} << 20))

@@ -21,6 +21,7 @@ namespace {
 struct WatchArgs {
   std::string config;
   std::string listen;
+  std::string token_file;  // or KMSLAB_WATCH_TOKEN
   unsigned drain_ms = 1000;
 };
 
@@ -30,6 +31,13 @@ int run_watch(const WatchArgs& args) {
     fmt::print(stderr, "kmslab watch: {}\n", config.error().format());
     return kExitUsage;
   }
+  // No token option on the command line (it would show in `ps`): a file or the environment.
+  auto token = resolve_listener_token({.value_option = {},
+                                       .value = {},
+                                       .file_option = "--token-file",
+                                       .file = args.token_file,
+                                       .env_variable = "KMSLAB_WATCH_TOKEN"});
+  if (!token) return usage_error("watch", token.error());
   net::asio::io_context io(1);
   // Caught from before the ready line, so a script that reads it and signals at once is served.
   net::asio::signal_set stop_signals(io, SIGINT, SIGTERM);
@@ -37,6 +45,7 @@ int run_watch(const WatchArgs& args) {
   monitor::WatchServiceOptions service_options;
   service_options.config_file = args.config;
   service_options.listen = args.listen;
+  service_options.token = *token;
   service_options.version = KMSLAB_VERSION;
   monitor::WatchService service(io.get_executor(), *config, service_options);
   auto started = service.start();
@@ -95,6 +104,11 @@ void add_watch_command(CLI::App& app, Action& action) {
   cmd->add_option("--listen", args->listen, "HTTP ADDRESS:PORT for /metrics and /probe (default: the config's, "
                                             "else 127.0.0.1:9688; port 0 picks a free one)")
       ->type_name("ADDR:PORT");
+  cmd->add_option("--token-file", args->token_file,
+                  "Read a bearer token (one line: at least 16 characters, no whitespace) that every request must "
+                  "carry; required to listen beyond loopback. Without it, the environment variable "
+                  "KMSLAB_WATCH_TOKEN is read")
+      ->type_name("FILE");
   cmd->add_option("--drain-ms", args->drain_ms, "On SIGINT/SIGTERM, time given to in-flight requests")
       ->check(CLI::Range(0u, 60000u))
       ->capture_default_str();

@@ -4,8 +4,11 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <boost/system/result.hpp>
+#include <nlohmann/json_fwd.hpp>
 
 #include <functional>
+#include <string>
 #include <string_view>
 
 namespace kmslab::cli {
@@ -18,6 +21,25 @@ inline constexpr int kExitUsage = 2;
 
 // Prints "kmslab <command>: <message>" to stderr and returns kExitUsage.
 int usage_error(std::string_view command, std::string_view message);
+
+// A report for stdout or a file, every string in it valid UTF-8: bytes that came from the wire or
+// from a file and are not UTF-8 are escaped as \xNN (protocol::escape_text), never an error, so a
+// misbehaving peer cannot cost the report. `indent` as for nlohmann::json::dump.
+std::string dump_report(nlohmann::json report, int indent = -1);
+std::string report_text(std::string_view text);
+
+// The sources of a listener's bearer token, in order of precedence: the option's value, the file
+// named by the file option (its one line; a trailing line end is dropped), the environment
+// variable. The option and the file together are an error; the variable is read only when
+// neither is given. Returns the token ("" when no source has one) or the error.
+struct ListenerTokenSources {
+  std::string value_option;  // "--control-token", for messages
+  std::string value;
+  std::string file_option;   // "--control-token-file"
+  std::string file;
+  std::string env_variable;  // "KMSLAB_CONTROL_TOKEN"
+};
+boost::system::result<std::string, std::string> resolve_listener_token(const ListenerTokenSources& from);
 
 // (one add_<name>_command per subcommand, each defined in cmd_<name>.cpp)
 void add_demo_command(CLI::App& app, Action& action);     // kmslab demo [--vectors DIR]

@@ -5,6 +5,7 @@
 
 #include "kmslab/bench/error.hpp"
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <cmath>
@@ -73,6 +74,14 @@ inline Result<double> get_number(const json& object, const std::string& path, co
   auto m = member(object, path, key);
   if (!m) return m.error();
   return as_number(**m, path + "." + key);
+}
+
+// A time or a rate: finite and not negative.
+inline Result<double> get_non_negative(const json& object, const std::string& path, const char* key) {
+  auto v = get_number(object, path, key);
+  if (!v) return v;
+  if (*v < 0) return field_error(path + "." + key, fmt::format("expected a number >= 0, got {:g}", *v));
+  return v;
 }
 
 inline Result<std::string> get_string(const json& object, const std::string& path, const char* key) {

@@ -7,10 +7,12 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <optional>
 #include <sstream>
 
@@ -72,15 +74,15 @@ Result<RunConfig> run_from_json(const json& j, const std::string& path) {
   if (!mode) return mode.error();
   if (*mode != "constant" && *mode != "poisson" && *mode != "closed")
     return field_error(path + ".mode", "expected constant, poisson or closed, got \"" + *mode + "\"");
-  auto rate = get_number(j, path, "rate_per_s");
+  auto rate = get_non_negative(j, path, "rate_per_s");
   if (!rate) return rate.error();
   auto concurrency = get_u64(j, path, "concurrency");
   if (!concurrency) return concurrency.error();
-  auto duration = get_number(j, path, "duration_s");
+  auto duration = get_non_negative(j, path, "duration_s");
   if (!duration) return duration.error();
   auto requests = get_u64(j, path, "requests");
   if (!requests) return requests.error();
-  auto warmup = get_number(j, path, "warmup_s");
+  auto warmup = get_non_negative(j, path, "warmup_s");
   if (!warmup) return warmup.error();
   auto threads = get_u64(j, path, "threads");
   if (!threads) return threads.error();
@@ -88,7 +90,7 @@ Result<RunConfig> run_from_json(const json& j, const std::string& path) {
   if (!seed) return seed.error();
   auto cap = get_u64(j, path, "max_in_flight");
   if (!cap) return cap.error();
-  auto timeout = get_number(j, path, "timeout_s");
+  auto timeout = get_non_negative(j, path, "timeout_s");
   if (!timeout) return timeout.error();
   auto started = get_string(j, path, "started_at");
   if (!started) return started.error();
@@ -239,9 +241,9 @@ Result<LoadReport> report_from_json(const json& j) {
     if (!run) return run.error();
     r.runs.push_back(std::move(*run));
   }
-  auto elapsed = get_number(j, path, "elapsed_s");
+  auto elapsed = get_non_negative(j, path, "elapsed_s");
   if (!elapsed) return elapsed.error();
-  auto rate = get_number(j, path, "achieved_rate");
+  auto rate = get_non_negative(j, path, "achieved_rate");
   if (!rate) return rate.error();
   r.elapsed_s = *elapsed;
   r.achieved_rate = *rate;
@@ -304,31 +306,81 @@ Result<LoadReport> report_from_json(const json& j) {
 
 namespace {
 
+// `into += add`, or an error naming the input and the field when the sum would not fit.
+Result<void> add_count(std::uint64_t& into, std::uint64_t add, const std::string& input, std::string_view field) {
+  if (add > std::numeric_limits<std::uint64_t>::max() - into)
+    return make_error(Errc::bad_argument,
+                      fmt::format("{}: {}: the sum exceeds {} and cannot be represented", input, field,
+                                  std::numeric_limits<std::uint64_t>::max()));
+  into += add;
+  return {};
+}
+
+// The target of a report's first run ("" when it has none): reports from different targets
+// measure different things, and adding them gives numbers of neither.
+std::string_view report_target(const LoadReport& r) {
+  return r.runs.empty() ? std::string_view() : std::string_view(r.runs.front().target);
+}
+
+// Adds `from` to `into` though their layouts differ: each slot's count is recorded at the slot's
+// middle in `into`'s layout, so percentiles are approximate to the coarser of the two.
+void rebin_histogram(Histogram& into, const Histogram& from) {
+  from.for_each_bucket([&into](const HistogramBucket& b) {
+    into.record(b.lowest_ns + (b.highest_ns - b.lowest_ns) / 2, b.count);
+  });
+}
+
 // `name(i)` says how to call input i in an error ("report 2", or its file name).
 Result<LoadReport> merge_named(const std::vector<LoadReport>& reports,
-                               const std::function<std::string(std::size_t)>& name) {
+                               const std::function<std::string(std::size_t)>& name, const MergeOptions& options,
+                               std::vector<std::string>* notes) {
   if (reports.empty()) return make_error(Errc::bad_argument, "nothing to merge");
   LoadReport out;
   out.latency = Histogram(reports.front().latency.layout());
   std::map<std::uint64_t, std::pair<IntervalRecord, Histogram>> intervals;
   std::optional<double> interval_length;
+  const std::string_view first_target = report_target(reports.front());
+  auto differs = [&](std::string what) -> Result<void> {
+    if (!options.force) return make_error(Errc::incompatible, std::move(what));
+    if (notes) notes->push_back(std::move(what));
+    return {};
+  };
   for (std::size_t i = 0; i < reports.size(); ++i) {
     const LoadReport& r = reports[i];
-    if (auto ok = out.latency.merge(r.latency); !ok)
-      return make_error(Errc::incompatible, fmt::format("{} cannot be merged: {}", name(i), ok.error().message));
+    const std::string input = name(i);
+    for (const auto& run : r.runs)
+      if (run.target != first_target) {
+        auto ok = differs(fmt::format("{} ran against {}, {} against {}", input, run.target, name(0),
+                                      first_target.empty() ? "no target" : first_target));
+        if (!ok) return ok.error();
+        break;
+      }
+    if (auto merged = out.latency.merge(r.latency); !merged) {
+      if (r.latency.layout() == out.latency.layout())
+        return make_error(Errc::incompatible, fmt::format("{} cannot be merged: {}", input, merged.error().message));
+      auto ok = differs(fmt::format("{} cannot be merged: {} (forced, its latencies are re-binned into the layout of "
+                                    "{}, so the percentiles are approximate)",
+                                    input, merged.error().message, name(0)));
+      if (!ok) return ok.error();
+      rebin_histogram(out.latency, r.latency);
+    }
     out.runs.insert(out.runs.end(), r.runs.begin(), r.runs.end());
     out.interrupted = out.interrupted || r.interrupted;
     out.elapsed_s = std::max(out.elapsed_s, r.elapsed_s);
     out.achieved_rate += r.achieved_rate;
-    out.counts.requests += r.counts.requests;
-    out.counts.ok += r.counts.ok;
-    out.counts.errors += r.counts.errors;
-    out.counts.warmup += r.counts.warmup;
-    out.counts.unsent += r.counts.unsent;
-    for (const auto& [key, count] : r.errors) out.errors[key] += count;
+    if (!std::isfinite(out.achieved_rate))
+      return make_error(Errc::bad_argument, fmt::format("{}: achieved_rate: the sum is not a finite number", input));
+    const std::pair<std::uint64_t*, std::uint64_t> counts[] = {
+        {&out.counts.requests, r.counts.requests}, {&out.counts.ok, r.counts.ok}, {&out.counts.errors, r.counts.errors},
+        {&out.counts.warmup, r.counts.warmup}, {&out.counts.unsent, r.counts.unsent}};
+    const char* const count_names[] = {"counts.requests", "counts.ok", "counts.errors", "counts.warmup", "counts.unsent"};
+    for (std::size_t c = 0; c < std::size(counts); ++c)
+      if (auto ok = add_count(*counts[c].first, counts[c].second, input, count_names[c]); !ok) return ok.error();
+    for (const auto& [key, count] : r.errors)
+      if (auto ok = add_count(out.errors[key], count, input, "errors." + key); !ok) return ok.error();
     for (const auto& rec : r.intervals) {
       if (interval_length && *interval_length != rec.length_s)
-        return make_error(Errc::incompatible, fmt::format("{} has {:g} s intervals, an earlier input {:g} s", name(i),
+        return make_error(Errc::incompatible, fmt::format("{} has {:g} s intervals, an earlier input {:g} s", input,
                                                           rec.length_s, *interval_length));
       interval_length = rec.length_s;
       auto [it, fresh] = intervals.try_emplace(rec.index);
@@ -338,11 +390,17 @@ Result<LoadReport> merge_named(const std::vector<LoadReport>& reports,
         acc.length_s = rec.length_s;
         hist = Histogram(out.latency.layout());
       }
-      acc.ok += rec.ok;
-      acc.errors += rec.errors;
-      if (auto ok = hist.merge(rec.latency); !ok)
-        return make_error(Errc::incompatible,
-                          fmt::format("{} interval {}: {}", name(i), rec.index, ok.error().message));
+      const std::string where = fmt::format("intervals[{}]", rec.index);
+      if (auto ok = add_count(acc.ok, rec.ok, input, where + ".ok"); !ok) return ok.error();
+      if (auto ok = add_count(acc.errors, rec.errors, input, where + ".errors"); !ok) return ok.error();
+      if (!(rec.latency.layout == out.latency.layout())) {
+        Histogram other(rec.latency.layout);
+        if (auto ok = other.merge(rec.latency); !ok)
+          return make_error(Errc::incompatible, fmt::format("{} interval {}: {}", input, rec.index, ok.error().message));
+        rebin_histogram(hist, other);  // the report-level difference was allowed (and noted) above
+      } else if (auto ok = hist.merge(rec.latency); !ok) {
+        return make_error(Errc::incompatible, fmt::format("{} interval {}: {}", input, rec.index, ok.error().message));
+      }
     }
   }
   for (auto& [index, entry] : intervals) {
@@ -354,8 +412,10 @@ Result<LoadReport> merge_named(const std::vector<LoadReport>& reports,
 
 }  // namespace
 
-Result<LoadReport> merge(const std::vector<LoadReport>& reports) {
-  return merge_named(reports, [](std::size_t i) { return fmt::format("report {}", i + 1); });
+Result<LoadReport> merge(const std::vector<LoadReport>& reports, const MergeOptions& options,
+                         std::vector<std::string>* notes) {
+  return merge_named(
+      reports, [](std::size_t i) { return fmt::format("report {}", i + 1); }, options, notes);
 }
 
 Result<LoadReport> read_report_file(const std::string& path) {
@@ -368,7 +428,8 @@ Result<LoadReport> read_report_file(const std::string& path) {
   return report;
 }
 
-Result<LoadReport> merge_report_files(const std::vector<std::string>& paths, const std::atomic<bool>* stop) {
+Result<LoadReport> merge_report_files(const std::vector<std::string>& paths, const MergeOptions& options,
+                                      std::vector<std::string>* notes, const std::atomic<bool>* stop) {
   std::vector<LoadReport> reports;
   bool interrupted = false;
   for (const auto& path : paths) {
@@ -380,7 +441,8 @@ Result<LoadReport> merge_report_files(const std::vector<std::string>& paths, con
     if (!report) return report.error();
     reports.push_back(std::move(*report));
   }
-  auto merged = merge_named(reports, [&](std::size_t i) { return paths[i]; });
+  auto merged = merge_named(
+      reports, [&](std::size_t i) { return paths[i]; }, options, notes);
   if (merged && interrupted) merged->interrupted = true;
   return merged;
 }

@@ -2,6 +2,7 @@
 
 #include "kmslab/config/file_input.hpp"
 #include "kmslab/config/yaml_guard.hpp"
+#include "kmslab/protocol/utf16.hpp"
 
 #include <fmt/format.h>
 
@@ -270,6 +271,19 @@ std::int64_t ConfigNode::get_int(std::string_view key, std::int64_t fallback, st
 }
 
 ConfigResult<ConfigNode> parse_yaml_text(std::string_view text, const std::string& name) {
+  // YAML is UTF-8 here; a stray byte would otherwise travel in a name or a string into every
+  // report and JSON line that shows it, so it is refused where it can still be located.
+  if (const std::size_t bad = protocol::find_invalid_utf8(text); bad != std::string_view::npos) {
+    const std::size_t line_start = text.rfind('\n', bad == 0 ? 0 : bad - 1);
+    const std::size_t from = line_start == std::string_view::npos || bad == 0 ? 0 : line_start + 1;
+    int line = 1;
+    for (std::size_t i = 0; i < from; ++i) line += text[i] == '\n' ? 1 : 0;
+    int column = 1;  // in characters, as YAML's own marks count them
+    for (std::size_t i = from; i < bad; i += protocol::utf8_sequence_length(text, i)) ++column;
+    return ConfigError{name, line, column, "",
+                       fmt::format("expected UTF-8 text, got the byte 0x{:02x}",
+                                   static_cast<unsigned char>(text[bad]))};
+  }
   try {
     // Bounds first: building the tree is safe, but the readers that walk it are not.
     if (auto bounds = check_yaml_bounds(text, name)) return *bounds;

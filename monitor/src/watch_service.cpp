@@ -72,6 +72,7 @@ WatchService::~WatchService() { stop(); }
 boost::system::result<net::tcp::endpoint, std::string> WatchService::start() {
   net::HttpServerOptions http_options;
   http_options.listen = options_.listen.empty() ? config_.listen : options_.listen;
+  http_options.bearer_token = options_.token;
   server_ = std::make_unique<net::HttpServer>(
       executor_, http_options, net::AsyncHttpHandler([this](net::HttpRequest req) { return handle(std::move(req)); }));
   auto started = server_->start();

@@ -2,9 +2,14 @@
 
 #include "kmslab/net/deadline.hpp"
 #include "kmslab/net/endpoint.hpp"
+#include "kmslab/protocol/utf16.hpp"
 
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
 #include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
 
 namespace kmslab::net {
 
@@ -16,6 +21,19 @@ bool constant_time_equal(std::string_view a, std::string_view b) noexcept {
   for (std::size_t i = 0; i < a.size(); ++i)
     diff = static_cast<unsigned char>(diff | (static_cast<unsigned char>(a[i]) ^ static_cast<unsigned char>(b[i])));
   return diff == 0;
+}
+
+std::string check_listener_token(const asio::ip::address& address, std::string_view token) {
+  if (token.empty()) {
+    if (is_loopback(address)) return {};
+    return "a token is required: it is not a loopback address (set a token, or listen on 127.0.0.1 / [::1])";
+  }
+  const bool blank = std::any_of(token.begin(), token.end(),
+                                 [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; });
+  if (token.size() < kMinTokenLength || blank)
+    return fmt::format("the token must have at least {} characters with no whitespace (it has {}{})", kMinTokenLength,
+                       token.size(), blank ? ", with whitespace" : "");
+  return {};
 }
 
 HttpResponse make_http_response(const HttpRequest& request, http::status status, std::string body,
@@ -46,8 +64,9 @@ bool authorized(const HttpRequest& request, const std::string& token) {
   auto it = request.find(http::field::authorization);
   if (it == request.end()) return false;
   const std::string_view value(it->value().data(), it->value().size());
-  constexpr std::string_view kScheme = "Bearer ";
-  if (value.size() <= kScheme.size() || value.substr(0, kScheme.size()) != kScheme) return false;
+  // RFC 9110 section 11.1: the scheme name is case-insensitive ("bearer" is Bearer).
+  constexpr std::string_view kScheme = "bearer ";
+  if (value.size() <= kScheme.size() || !beast::iequals(value.substr(0, kScheme.size()), kScheme)) return false;
   return constant_time_equal(value.substr(kScheme.size()), token);
 }
 
@@ -113,8 +132,11 @@ asio::awaitable<void> session(std::shared_ptr<Shared> s, tcp::socket& socket) {
         ++s->counters->handler_errors;
         res = make_http_response(request, http::status::internal_server_error,
                                  fmt::format("{{\"error\":\"internal error\"}}\n"));
-        fmt::print(stderr, "kmslab http: handler failed on {} {}: {}\n", std::string(request.method_string()),
-                   std::string(request.target()), e.what());
+        // The method and the target are the peer's bytes, and the exception's text may quote them.
+        fmt::print(stderr, "kmslab http: handler failed on {} {}: {}\n",
+                   protocol::escape_text(request.method_string(), protocol::TextEscape::for_log),
+                   protocol::escape_text(request.target(), protocol::TextEscape::for_log),
+                   protocol::escape_text(e.what(), protocol::TextEscape::for_log));
       }
     }
     res.keep_alive(request.keep_alive() && res.keep_alive());
@@ -139,10 +161,8 @@ HttpServer::~HttpServer() { stop(); }
 boost::system::result<tcp::endpoint, std::string> HttpServer::start() {
   auto where = parse_endpoint(options_.listen, 0);
   if (!where) return fmt::format("HTTP listen {}", where.error());
-  if (!is_loopback(where->address()) && options_.bearer_token.empty())
-    return fmt::format("refusing to serve HTTP on {} without a token: it is not a loopback address "
-                       "(set a token, or listen on 127.0.0.1 / [::1])",
-                       options_.listen);
+  if (auto why = check_listener_token(where->address(), options_.bearer_token); !why.empty())
+    return fmt::format("refusing to serve HTTP on {}: {}", options_.listen, why);
   auto shared = std::make_shared<Shared>(Shared{options_, handler_, async_handler_, counters_});
   server_ = TcpServer::create(executor_, {.max_connections = options_.max_connections},
                               [shared](tcp::socket& socket) { return session(shared, socket); });

@@ -1,5 +1,7 @@
 #include "kmslab/protocol/epid.hpp"
 
+#include "kmslab/protocol/utf16.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -69,7 +71,7 @@ class EpidCursor {
       if (pos_ >= text_.size())
         return make_error(Errc::truncated, pos_, fmt::format("ePID ends inside {}", field));
       return make_error(Errc::bad_value, pos_,
-                        fmt::format("expected a digit in {}, got '{}'", field, text_[pos_]));
+                        fmt::format("expected a digit in {}, got '{}'", field, here()));
     }
     return value;
   }
@@ -79,7 +81,7 @@ class EpidCursor {
       return make_error(Errc::truncated, pos_, fmt::format("ePID ends after {}", after));
     if (text_[pos_] != sep)
       return make_error(Errc::bad_value, pos_,
-                        fmt::format("expected '{}' after {}, got '{}'", sep, after, text_[pos_]));
+                        fmt::format("expected '{}' after {}, got '{}'", sep, after, here()));
     ++pos_;
     return {};
   }
@@ -92,6 +94,12 @@ class EpidCursor {
   }
 
  private:
+  // The character at pos_ for a message: the whole UTF-8 sequence (an ePID comes off the wire as
+  // UTF-16, so it may hold any character), a stray byte escaped.
+  std::string here() const {
+    return escape_text(text_.substr(pos_, std::max<std::size_t>(1, utf8_sequence_length(text_, pos_))));
+  }
+
   std::string_view text_;
   std::size_t pos_ = 0;
 };

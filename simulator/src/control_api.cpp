@@ -1,5 +1,6 @@
 #include "kmslab/simulator/control_api.hpp"
 
+#include "kmslab/protocol/utf16.hpp"
 #include "kmslab/simulator/fault_actions.hpp"
 
 #include <fmt/format.h>
@@ -118,6 +119,11 @@ net::HttpResponse ControlApi::handle(const net::HttpRequest& req) {
   while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
   const auto method = req.method();
   FaultEngine& faults = site_.faults();
+  // Names of faults and hosts are UTF-8 (they come from JSON and YAML), so a path that is not
+  // cannot name anything; say so rather than echo the bytes into a JSON answer.
+  if (protocol::find_invalid_utf8(path) != std::string_view::npos)
+    return error(req, http::status::bad_request,
+                 fmt::format("the request path is not UTF-8: {}", protocol::escape_text(path)));
 
   if (path == "/healthz") {
     if (method != http::verb::get) return not_allowed(req, "GET");

@@ -186,6 +186,16 @@ TEST(CliServeConfig, DuplicateKeyAndAliasBombAreLocatedErrors) {
   EXPECT_NE(r.err.find("aliases expand to more than 100000 nodes"), std::string::npos) << r.err;
 }
 
+// An --expect file with a byte that is not UTF-8 is refused where the byte is, before the audit
+// runs (it used to print FAIL and then die on the JSON with exit 2).
+TEST(CliAuditUsage, NonUtf8ExpectFileIsALocatedError) {
+  const auto bad = write("non-utf8-site.yaml", "domains:\n  - name: corp.example\n    hosts:\n      - host: \"kms1\xFE\"\n");
+  auto r = run_cli({"audit", "--domain", "corp.example", "--dns", "127.0.0.1:9", "--json", "-", "--expect", bad});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("non-utf8-site.yaml:4:20: expected UTF-8 text, got the byte 0xfe"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("internal error"), std::string::npos) << r.err;
+}
+
 TEST(CliServeZone, BadZoneFileNamesFileAndLine) {
   const auto zone = write("db.bad", "$ORIGIN corp.example.\nkms1 A 300.0.0.1\n");
   auto r = run_cli({"serve", "--zone", zone});

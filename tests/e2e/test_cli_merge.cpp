@@ -123,6 +123,51 @@ TEST(CliMerge, IncompatibleLayoutExits2) {
   EXPECT_NE(r.output.find(b + " cannot be merged: histogram layouts differ"), std::string::npos) << r.output;
 }
 
+TEST(CliMerge, CountsThatWouldWrapExit2) {
+  auto big = nlohmann::json::parse(report(1, 3, std::uint64_t{1} << 63));
+  const auto a = write("wrap_a.json", big.dump());
+  const auto b = write("wrap_b.json", big.dump());
+  const CliRun r = run_cli("merge " + a + " " + b);
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find(b + ": counts.requests: the sum exceeds"), std::string::npos) << r.output;
+}
+
+TEST(CliMerge, NegativeElapsedIsALocatedError) {
+  auto j = nlohmann::json::parse(report(2));
+  j["elapsed_s"] = -3.0;
+  const auto bad = write("negative.json", j.dump());
+  const CliRun r = run_cli("merge " + bad);
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find(bad + ": report.elapsed_s: expected a number >= 0"), std::string::npos) << r.output;
+}
+
+TEST(CliMerge, DifferentTargetsNeedForceAndSayWhy) {
+  auto dns = nlohmann::json::parse(report(3));
+  dns["runs"][0]["target"] = "dns://127.0.0.1:53";
+  const auto a = write("ta.json", report(2));
+  const auto b = write("tb.json", dns.dump());
+  const CliRun refused = run_cli("merge " + a + " " + b);
+  EXPECT_EQ(refused.code, 2) << refused.output;
+  EXPECT_NE(refused.output.find(b + " ran against dns://127.0.0.1:53"), std::string::npos) << refused.output;
+  EXPECT_NE(refused.output.find("--force"), std::string::npos) << refused.output;
+
+  const CliRun forced = run_cli("merge --force " + a + " " + b);
+  EXPECT_EQ(forced.code, 0) << forced.output;
+  EXPECT_NE(forced.output.find("5 completed"), std::string::npos) << forced.output;
+  EXPECT_NE(forced.output.find("warning: " + b + " ran against dns://127.0.0.1:53"), std::string::npos) << forced.output;
+}
+
+TEST(CliMerge, WhatMergeWritesMergeReads) {
+  const auto a = write("rt_a.json", report(2));
+  const auto b = write("rt_b.json", report(5, 3, 1));
+  const CliRun first = run_cli("merge --json " + a + " " + b);
+  ASSERT_EQ(first.code, 0) << first.output;
+  const auto merged = write("rt_merged.json", first.output);
+  const CliRun again = run_cli("merge --json " + merged + " " + a);
+  ASSERT_EQ(again.code, 0) << again.output;
+  EXPECT_EQ(nlohmann::json::parse(again.output)["counts"]["requests"], 10);
+}
+
 TEST(CliMerge, NoFilesIsAUsageError) {
   const CliRun r = run_cli("merge");
   EXPECT_EQ(r.code, 2) << r.output;

@@ -116,6 +116,29 @@ TEST(CliProbe, MissingSrvExitsOneWithTheFinding) {
   expect_valid(r.out);
 }
 
+// A host whose ePID is not digits-and-dashes ('ÿ' first, which is two bytes in UTF-8) still gets
+// its report in both forms, valid UTF-8 throughout, and the exit code is the verdict's.
+TEST(CliProbe, NonAsciiEpidFromTheHostKeepsTheReport) {
+  ProbeSite site;
+  kmslab::simulator::KmsHostSpec spec;
+  spec.name = "kms1";
+  spec.epid = "\xC3\xBF" "5426-00206-520-000000-03-1033-17763.0000-2452020";
+  const auto port = site.add_host(spec);
+  site.set_zone({ProbeSite::srv(0, 100, port, "kms1"), ProbeSite::a("kms1")});
+  site.start();
+  const std::string args = "probe --domain corp.example --dns " + site.dns_server() +
+                           " --resolv-conf /dev/null --dns-timeout 500ms --dns-tries 1 --connect-timeout 500ms";
+  const auto text = kmslab(args);
+  const auto j = kmslab(args + " --json");
+  EXPECT_EQ(text.exit_code, 0) << text.err;
+  ASSERT_EQ(j.exit_code, text.exit_code) << j.err;
+  const auto report = json::parse(j.out);  // throws on invalid UTF-8
+  EXPECT_EQ(report.at("verdict"), "healthy");
+  EXPECT_TRUE(has(j.out, "ePID not well-formed")) << j.out;
+  EXPECT_TRUE(has(text.out, "\xC3\xBF" "5426")) << text.out;
+  expect_valid(j.out);
+}
+
 TEST(CliProbe, FindToleranceAddsItsSection) {
   Site s;
   const auto r = kmslab(s.args() + " --json --find-tolerance --tolerance-range 6h --tolerance-resolution 5m");

@@ -41,6 +41,18 @@ TEST(CliServe, BadConfigNamesFileLineAndKeyAndExits2) {
       << result.err;
 }
 
+// A name that is not UTF-8 used to reach the ready line and end in "internal error"; now the
+// config is refused at the byte, located.
+TEST(CliServe, NonUtf8ConfigIsALocatedErrorNotAnInternalOne) {
+  const std::string path = ::testing::TempDir() + "/non-utf8-sim.yaml";
+  std::ofstream(path) << "kms_hosts:\n  - name: kms\xFF\n    listen: 127.0.0.1:0\n";
+  auto result = run_cli({"serve", "--config", path});
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.err.find(path + ":2:14: expected UTF-8 text, got the byte 0xff"), std::string::npos) << result.err;
+  EXPECT_EQ(result.err.find("internal error"), std::string::npos) << result.err;
+  EXPECT_TRUE(result.out.empty()) << result.out;
+}
+
 TEST(CliServe, MissingConfigIsAUsageError) {
   auto result = run_cli({"serve", "--config", "/nonexistent/sim.yaml"});
   EXPECT_EQ(result.exit_code, 2);

@@ -80,5 +80,60 @@ TEST(CliServeControl, NonLoopbackControlNeedsAToken) {
   EXPECT_NE(result.err.find("token"), std::string::npos) << result.err;
 }
 
+// The token rule at the command line: an option with no effect is an error, a weak token is
+// refused before anything listens, and the token can come from a file or the environment.
+TEST(CliServeControl, TokenOptionsWithoutControlOrTooWeakAreUsageErrors) {
+  const std::string config = ::testing::TempDir() + "/control-sim3.yaml";
+  std::ofstream(config) << "kms_hosts:\n  - name: kms1\n";
+  auto ignored = kmslab::test::run_cli({"serve", "--config", config, "--control-token", "0123456789abcdef"});
+  EXPECT_EQ(ignored.exit_code, 2);
+  EXPECT_NE(ignored.err.find("--control-token has no effect without --control"), std::string::npos) << ignored.err;
+  EXPECT_TRUE(ignored.out.empty()) << ignored.out;
+
+  for (const std::string weak : {"x", " ", "short-token", "0123456789 abcdef"}) {
+    auto refused = kmslab::test::run_cli({"serve", "--config", config, "--control", "0.0.0.0:0", "--control-token", weak});
+    EXPECT_EQ(refused.exit_code, 2) << weak;
+    EXPECT_NE(refused.err.find("at least 16 characters with no whitespace"), std::string::npos) << refused.err;
+  }
+  const std::string file = ::testing::TempDir() + "/control-token-empty";
+  std::ofstream(file) << "\n";
+  auto empty = kmslab::test::run_cli({"serve", "--config", config, "--control", "0.0.0.0:0", "--control-token-file", file});
+  EXPECT_EQ(empty.exit_code, 2);
+  EXPECT_NE(empty.err.find(file), std::string::npos) << empty.err;
+}
+
+TEST(CliServeControl, TokenFromAFileOrTheEnvironmentIsRequired) {
+  if (!curl_available()) GTEST_SKIP() << "curl is not installed";
+  const std::string config = ::testing::TempDir() + "/control-sim4.yaml";
+  std::ofstream(config) << "kms_hosts:\n  - name: kms1\n";
+  const std::string token = "f1le-token-0123456789";
+  const std::string file = ::testing::TempDir() + "/control-token";
+  std::ofstream(file) << token << "\n";  // the newline an editor adds is not part of the token
+  {
+    CliProcess serve({"serve", "--config", config, "--control", "127.0.0.1:0", "--control-token-file", file,
+                      "--drain-ms", "100"});
+    auto line = serve.read_line(10s);
+    ASSERT_TRUE(line) << "no ready line";
+    const std::string base = "http://" + nlohmann::json::parse(*line)["control"].get<std::string>();
+    EXPECT_EQ(status_of(curl(base + "/healthz")), 401);
+    EXPECT_EQ(status_of(curl("-H 'Authorization: Bearer " + token + "' " + base + "/healthz")), 200);
+    EXPECT_EQ(status_of(curl("-H 'Authorization: bearer " + token + "' " + base + "/healthz")), 200)
+        << "the scheme is case-insensitive";
+    serve.signal(SIGTERM);
+    EXPECT_EQ(serve.wait(10s).exit_code, 0);
+  }
+  const std::string env_token = "env-token-0123456789";
+  ::setenv("KMSLAB_CONTROL_TOKEN", env_token.c_str(), 1);
+  CliProcess serve({"serve", "--config", config, "--control", "127.0.0.1:0", "--drain-ms", "100"});
+  ::unsetenv("KMSLAB_CONTROL_TOKEN");
+  auto line = serve.read_line(10s);
+  ASSERT_TRUE(line) << "no ready line";
+  const std::string base = "http://" + nlohmann::json::parse(*line)["control"].get<std::string>();
+  EXPECT_EQ(status_of(curl(base + "/healthz")), 401);
+  EXPECT_EQ(status_of(curl("-H 'Authorization: BEARER " + env_token + "' " + base + "/healthz")), 200);
+  serve.signal(SIGTERM);
+  EXPECT_EQ(serve.wait(10s).exit_code, 0);
+}
+
 }  // namespace e2e_serve_control
 }  // namespace

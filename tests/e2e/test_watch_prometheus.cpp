@@ -133,6 +133,29 @@ TEST(CliWatch, ShippedExampleStartsAndStopsOnSigint) {
   EXPECT_EQ(result.exit_code, 0) << result.err;
 }
 
+// The listener token rule, shared with the control API: a weak token is refused at start, a
+// good one (from the file or KMSLAB_WATCH_TOKEN) is required on every request.
+TEST(CliWatch, TokenFromAFileOrTheEnvironmentFollowsTheListenerRule) {
+  TempDir tmp;
+  const auto weak = tmp.file("weak.token", "short\n");
+  auto refused = kmslab::test::run_cli({"watch", "--config", kSource + "/examples/watch.yaml", "--listen", "127.0.0.1:0",
+                                        "--token-file", weak});
+  EXPECT_EQ(refused.exit_code, 2);
+  EXPECT_NE(refused.err.find("at least 16 characters with no whitespace"), std::string::npos) << refused.err;
+  if (!have("curl")) GTEST_SKIP() << "curl is not installed";
+  const std::string token = "watch-token-0123456789";
+  ::setenv("KMSLAB_WATCH_TOKEN", token.c_str(), 1);
+  CliProcess watch({"watch", "--config", kSource + "/examples/watch.yaml", "--listen", "127.0.0.1:0", "--drain-ms", "100"});
+  ::unsetenv("KMSLAB_WATCH_TOKEN");
+  auto line = watch.read_line(20s);
+  ASSERT_TRUE(line) << "no ready line";
+  const auto at = "http://" + nlohmann::json::parse(*line)["listen"].get<std::string>() + "/healthz";
+  EXPECT_EQ(curl("-o /dev/null -w '%{http_code}' " + at), "401");
+  EXPECT_EQ(curl("-o /dev/null -w '%{http_code}' -H 'Authorization: bearer " + token + "' " + at), "200");
+  watch.signal(SIGINT);
+  EXPECT_EQ(watch.wait(15s).exit_code, 0);
+}
+
 TEST(Promtool, AlertRulesPassCheckAndTheirUnitTests) {
   if (!have("promtool")) GTEST_SKIP() << "promtool is not installed (apt-get install prometheus)";
   auto [check_rc, check_out] = shell("promtool check rules " + kRules);

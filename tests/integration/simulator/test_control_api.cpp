@@ -3,11 +3,15 @@
 #include "dns_test_util.hpp"
 #include "fault_test_util.hpp"
 
+#include "kmslab/protocol/utf16.hpp"
 #include "kmslab/simulator/control_api.hpp"
 
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <thread>
 
 namespace kmslab::test {
 namespace {
@@ -235,6 +239,63 @@ TEST_F(ControlApiTest, KeepAliveAndBodyLimit) {
   EXPECT_EQ(call(http::verb::post, "/faults", big).status, 413);
 }
 
+// Sends `request` as raw bytes (a client library would refuse a path that is not UTF-8) and
+// returns everything the server answers until it closes (the request says Connection: close);
+// bounded in reads and by each read's deadline.
+std::string raw_exchange(std::uint16_t port, std::string_view request) {
+  RawTcp tcp;
+  if (tcp.connect(port, 2000ms) != ConnectOutcome::connected) return {};
+  tcp.send(protocol::Bytes(request.begin(), request.end()));
+  protocol::Bytes got;
+  for (int reads = 0; reads < 64; ++reads) {
+    auto r = tcp.read_exact(4096, 2000ms);
+    got.insert(got.end(), r.bytes.begin(), r.bytes.end());
+    if (r.status != ReadStatus::ok) break;
+  }
+  return std::string(got.begin(), got.end());
+}
+
+// A path with raw bytes that are not UTF-8 is the client's fault (400), never a 500, and the
+// answer is JSON a client can parse.
+TEST_F(ControlApiTest, NonUtf8PathIsA400NotA500) {
+  for (const std::string_view target : {"/faults/\xFF\xFE", "/listeners/kms\xC3", "/\xFF"}) {
+    ::testing::internal::CaptureStderr();
+    const auto answer = raw_exchange(endpoint_.port(), fmt::format("GET {} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", target));
+    const auto err = ::testing::internal::GetCapturedStderr();
+    ASSERT_TRUE(answer.starts_with("HTTP/1.1 400 ")) << answer;
+    const auto body = json::parse(answer.substr(answer.find("\r\n\r\n") + 4), nullptr, false);
+    ASSERT_FALSE(body.is_discarded()) << answer;
+    EXPECT_NE(body["error"].get<std::string>().find("not UTF-8"), std::string::npos) << answer;
+    EXPECT_EQ(protocol::find_invalid_utf8(err), std::string_view::npos) << err;
+  }
+  EXPECT_EQ(call(http::verb::get, "/healthz").status, 200);
+}
+
+// A handler that fails logs the request, with the peer's bytes escaped: no raw byte that is not
+// UTF-8, and no line end of the peer's that would forge a log line of its own (an exception's
+// text may well quote the request).
+TEST(HttpServerLog, PeerBytesInTheFailureLogAreEscaped) {
+  asio::io_context io;
+  net::HttpServer server(io.get_executor(), net::HttpServerOptions{},
+                         [](const net::HttpRequest& req) -> net::HttpResponse {
+                           throw std::runtime_error("no such thing: " + std::string(req.target()) +
+                                                    " \\ \nkmslab http: forged");
+                         });
+  auto bound = server.start();
+  ASSERT_TRUE(bound) << bound.error();
+  std::thread loop([&io] { io.run_for(10s); });
+  ::testing::internal::CaptureStderr();
+  const auto answer = raw_exchange(bound->port(), "GET /a\xFF HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+  server.stop();
+  io.stop();
+  loop.join();
+  const auto err = ::testing::internal::GetCapturedStderr();
+  EXPECT_TRUE(answer.starts_with("HTTP/1.1 500 ")) << answer;
+  EXPECT_NE(err.find("GET /a\\xff: no such thing: /a\\xff \\\\ \\x0akmslab http: forged\n"), std::string::npos) << err;
+  EXPECT_EQ(protocol::find_invalid_utf8(err), std::string_view::npos) << err;
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+}
+
 TEST(ControlApiToken, RequiredOffLoopbackAndCheckedOnEveryRequest) {
   RunningSite site{lab_site()};
   simulator::ControlApi open_wide(*site, {.listen = "0.0.0.0:0", .token = "", .body_limit = 1024, .max_connections = 64, .read_timeout = std::chrono::milliseconds{5000}, .metrics = {}});
@@ -242,7 +303,7 @@ TEST(ControlApiToken, RequiredOffLoopbackAndCheckedOnEveryRequest) {
   ASSERT_FALSE(refused);
   EXPECT_NE(refused.error().find("token"), std::string::npos) << refused.error();
 
-  simulator::ControlApi guarded(*site, {.listen = "127.0.0.1:0", .token = "s3cret", .body_limit = 1024, .max_connections = 64, .read_timeout = std::chrono::milliseconds{5000}, .metrics = {}});
+  simulator::ControlApi guarded(*site, {.listen = "127.0.0.1:0", .token = "s3cret-0123456789", .body_limit = 1024, .max_connections = 64, .read_timeout = std::chrono::milliseconds{5000}, .metrics = {}});
   auto started = guarded.start(site.io().get_executor());
   ASSERT_TRUE(started) << started.error();
   HttpClient anonymous(*started);
@@ -250,10 +311,53 @@ TEST(ControlApiToken, RequiredOffLoopbackAndCheckedOnEveryRequest) {
   EXPECT_EQ(denied.status, 401);
   EXPECT_EQ(std::string(denied.raw[http::field::www_authenticate]), "Bearer");
   HttpClient wrong(*started);
-  EXPECT_EQ(wrong.call(http::verb::get, "/faults", "", "s3creT").status, 401);
+  EXPECT_EQ(wrong.call(http::verb::get, "/faults", "", "s3creT-0123456789").status, 401);
   HttpClient right(*started);
-  EXPECT_EQ(right.call(http::verb::get, "/faults", "", "s3cret").status, 200);
+  EXPECT_EQ(right.call(http::verb::get, "/faults", "", "s3cret-0123456789").status, 200);
   guarded.stop();
+}
+
+// One rule for every listener that takes a token: beyond loopback one is required; a token, where
+// given, has at least 16 characters and no whitespace (refused before anything binds).
+TEST(ListenerToken, RequiredBeyondLoopbackAndNeverWeak) {
+  const auto loopback = net::asio::ip::make_address("127.0.0.1");
+  const auto wide = net::asio::ip::make_address("0.0.0.0");
+  EXPECT_EQ(net::check_listener_token(loopback, ""), "");
+  EXPECT_EQ(net::check_listener_token(wide, "0123456789abcdef"), "");
+  EXPECT_NE(net::check_listener_token(wide, "").find("not a loopback address"), std::string::npos);
+  for (const std::string_view weak : {"x", " ", "0123456789abcde", "0123456789 abcdef", "0123456789abcdef\n",
+                                      "\t0123456789abcdef"}) {
+    EXPECT_NE(net::check_listener_token(wide, weak).find("at least 16 characters with no whitespace"),
+              std::string::npos)
+        << weak;
+    EXPECT_NE(net::check_listener_token(loopback, weak), "") << weak;
+  }
+
+  RunningSite site{lab_site()};
+  simulator::ControlApi weak(*site, {.listen = "127.0.0.1:0", .token = "s3cret", .body_limit = 1024, .max_connections = 64, .read_timeout = std::chrono::milliseconds{5000}, .metrics = {}});
+  auto refused = weak.start(site.io().get_executor());
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().find("at least 16 characters"), std::string::npos) << refused.error();
+}
+
+// RFC 9110 section 11.1: the authentication scheme is case-insensitive.
+TEST(ListenerToken, BearerSchemeMatchesInAnyCase) {
+  RunningSite site{lab_site()};
+  const std::string token = "case-test-0123456789";
+  simulator::ControlApi api(*site, {.listen = "127.0.0.1:0", .token = token, .body_limit = 1024, .max_connections = 64, .read_timeout = std::chrono::milliseconds{5000}, .metrics = {}});
+  auto started = api.start(site.io().get_executor());
+  ASSERT_TRUE(started) << started.error();
+  for (const std::string scheme : {"Bearer", "bearer", "BEARER", "bEaReR"}) {
+    const auto answer = raw_exchange(started->port(), "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: " +
+                                                          scheme + " " + token + "\r\nConnection: close\r\n\r\n");
+    EXPECT_TRUE(answer.starts_with("HTTP/1.1 200 ")) << scheme << ": " << answer;
+  }
+  for (const std::string& wrong : {"Basic " + token, "Bearer" + token, "Bearers " + token}) {
+    const auto answer = raw_exchange(started->port(), "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: " +
+                                                          wrong + "\r\nConnection: close\r\n\r\n");
+    EXPECT_TRUE(answer.starts_with("HTTP/1.1 401 ")) << wrong << ": " << answer;
+  }
+  api.stop();
 }
 
 TEST(ConstantTimeEqual, ComparesWholeStrings) {

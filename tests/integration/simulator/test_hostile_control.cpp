@@ -19,7 +19,7 @@ using Bytes = protocol::Bytes;
 
 constexpr std::uint64_t kControlSeed = 0x68747470;
 constexpr std::size_t kControlMessages = 10'000;
-constexpr std::string_view kToken = "s3cret-token";
+constexpr std::string_view kToken = "s3cret-token-0123456789";
 constexpr std::size_t kBodyLimit = 8 * 1024;
 
 Bytes bytes_of(std::string_view text) { return Bytes(text.begin(), text.end()); }

@@ -180,6 +180,80 @@ TEST(LoadReport, MergeRefusesIncompatibleInputs) {
   EXPECT_EQ(r2.error().code, Errc::incompatible);
 }
 
+// Counts near 2^64 must not wrap (they used to merge to "requests 0"), nor rates add up to inf
+// (whose JSON, null, merge itself then refused).
+TEST(LoadReport, MergeRefusesSumsThatOverflow) {
+  auto a = sample_report(7, 10, 0, 0);
+  a.counts.errors = std::uint64_t{1} << 63;
+  a.counts.requests = a.counts.ok + a.counts.errors;
+  a.errors = {{"timeout", a.counts.errors}};
+  auto r = merge({a, a});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, Errc::bad_argument);
+  EXPECT_NE(r.error().message.find("report 2: counts.requests"), std::string::npos) << r.error().message;
+
+  auto fast = sample_report(8, 10, 0, 0);
+  fast.achieved_rate = 1e308;
+  auto r2 = merge({fast, fast});
+  ASSERT_FALSE(r2);
+  EXPECT_NE(r2.error().message.find("achieved_rate"), std::string::npos) << r2.error().message;
+}
+
+TEST(LoadReport, NegativeTimesAndRatesAreRefusedWithTheirField) {
+  const auto good = report_to_json(sample_report(9, 10, 0, 0));
+  struct Case { const char* pointer; const char* field; };
+  for (const Case c : {Case{"/elapsed_s", "report.elapsed_s"}, Case{"/achieved_rate", "report.achieved_rate"},
+                       Case{"/runs/0/rate_per_s", "report.runs[0].rate_per_s"},
+                       Case{"/runs/0/duration_s", "report.runs[0].duration_s"},
+                       Case{"/runs/0/warmup_s", "report.runs[0].warmup_s"},
+                       Case{"/runs/0/timeout_s", "report.runs[0].timeout_s"}}) {
+    auto bad = good;
+    bad[nlohmann::json::json_pointer(c.pointer)] = -1.5;
+    auto r = report_from_json(bad);
+    ASSERT_FALSE(r) << c.pointer;
+    EXPECT_EQ(r.error().code, Errc::bad_json);
+    EXPECT_NE(r.error().message.find(std::string(c.field) + ": expected a number >= 0"), std::string::npos)
+        << r.error().message;
+  }
+}
+
+TEST(LoadReport, DifferentTargetsMergeOnlyWhenForced) {
+  const auto kms = sample_report(10, 100, 0, 0);
+  auto dns = sample_report(11, 100, 0, 0);
+  dns.runs[0].target = "dns://127.0.0.1:53?name=_vlmcs._tcp.corp.example";
+  auto refused = merge({kms, dns});
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, Errc::incompatible);
+  EXPECT_NE(refused.error().message.find("report 2 ran against dns://127.0.0.1:53"), std::string::npos)
+      << refused.error().message;
+  EXPECT_NE(refused.error().message.find("kms://127.0.0.1:1688"), std::string::npos) << refused.error().message;
+
+  std::vector<std::string> notes;
+  auto forced = merge({kms, dns}, MergeOptions{.force = true}, &notes);
+  ASSERT_TRUE(forced) << forced.error().message;
+  EXPECT_EQ(forced->counts.ok, 200u);
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_NE(notes[0].find("report 2 ran against dns://"), std::string::npos) << notes[0];
+}
+
+TEST(LoadReport, ForcedMergeOfAnotherLayoutRebinsIntoTheFirst) {
+  const auto a = sample_report(12, 100, 0, 0);
+  auto b = sample_report(13, 50, 0, 0);
+  Histogram coarse(HistogramLayout{1'000, 60'000'000'000, 2});
+  b.latency.for_each_bucket([&](const HistogramBucket& bucket) { coarse.record(bucket.lowest_ns, bucket.count); });
+  b.latency = coarse;
+  b.intervals.clear();
+  EXPECT_FALSE(merge({a, b}));
+  std::vector<std::string> notes;
+  auto forced = merge({a, b}, MergeOptions{.force = true}, &notes);
+  ASSERT_TRUE(forced) << forced.error().message;
+  EXPECT_EQ(forced->latency.layout(), a.latency.layout());
+  EXPECT_EQ(forced->latency.total_count(), 150u);
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_NE(notes[0].find("approximate"), std::string::npos) << notes[0];
+  EXPECT_TRUE(report_from_json(report_to_json(*forced)));
+}
+
 TEST(LoadReport, OtherSchemaVersionIsRefused) {
   auto j = report_to_json(sample_report(7, 10, 0, 0));
   j["schema_version"] = 2;

@@ -68,6 +68,21 @@ TEST(ConfigNode, SyntaxErrorHasPosition) {
   EXPECT_NE(h.error().message.find("YAML syntax error"), std::string::npos);
 }
 
+// A byte that is not UTF-8 would travel in a name into every report and JSON line that shows it;
+// it is refused where it can still be located (columns count characters: "é" is one).
+TEST(ConfigNode, NonUtf8ByteIsALocatedError) {
+  auto h = load("port: 1688\nname: \"k\xC3\xA9ms\xFF\"\n");
+  ASSERT_FALSE(h);
+  EXPECT_EQ(h.error().line, 2);
+  EXPECT_EQ(h.error().column, 12);
+  EXPECT_EQ(h.error().format(), "site.yaml:2:12: expected UTF-8 text, got the byte 0xff");
+  auto first = load("\xC3(: x\n");  // a lead byte without its continuation, at the very start
+  ASSERT_FALSE(first);
+  EXPECT_EQ(first.error().line, 1);
+  EXPECT_EQ(first.error().column, 1);
+  EXPECT_TRUE(load("name: \"k\xC3\xA9ms\"\n"));  // UTF-8 beyond ASCII is fine
+}
+
 TEST(ConfigNode, NegativeDurationOnlyWhenAllowed) {
   auto r = load_config_text<std::chrono::nanoseconds>("d: -5s", "x.yaml", [](const ConfigNode& n) {
     return n.child("d").as_duration("ms", false);

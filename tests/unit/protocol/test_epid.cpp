@@ -1,4 +1,5 @@
 #include "kmslab/protocol/epid.hpp"
+#include "kmslab/protocol/utf16.hpp"
 
 #include <gtest/gtest.h>
 
@@ -133,6 +134,21 @@ TEST(Epid, MalformedTextIsATypedErrorAtItsOffset) {
     EXPECT_EQ(r.error().code, c.code) << c.text << ": " << r.error().message();
     EXPECT_EQ(r.error().offset, c.offset) << c.text << ": " << r.error().message();
     EXPECT_FALSE(r.error().detail.empty());
+  }
+}
+
+// A host's ePID arrives as UTF-16 and is kept as UTF-8: the error names the whole character it
+// stopped at, never one byte of it (which would not be text and broke the probe's JSON report).
+TEST(Epid, ErrorNamesTheWholeCharacterNotOneByteOfIt) {
+  for (const std::string text : {"\xC3\xBF" "5426-00206-520-000000-03-1033-17763.0000-2452020",   // ÿ
+                                 "05426\xE2\x80\x94" "00206-520-000000-03-1033-17763.0000-2452020"}) {  // em dash
+    auto r = parse_epid(text);
+    ASSERT_FALSE(r);
+    const std::string message = r.error().message() + " " + r.error().detail;
+    EXPECT_EQ(find_invalid_utf8(message), std::string_view::npos) << message;
+    EXPECT_NE(message.find(text.substr(r.error().offset, utf8_sequence_length(text, r.error().offset))),
+              std::string::npos)
+        << message;
   }
 }
 

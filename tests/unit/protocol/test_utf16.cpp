@@ -34,5 +34,23 @@ TEST(Utf16, UnpairedSurrogatesDecodeToReplacementCharacter) {
   EXPECT_EQ(utf16_to_utf8(std::u16string{0xD83D}), "\xEF\xBF\xBD");
 }
 
+TEST(Utf8Escape, ValidTextIsUnchangedAndEachBadByteIsEscaped) {
+  EXPECT_EQ(escape_text("a\xC3\xBC\xE2\x82\xAC b\\x"), "a\xC3\xBC\xE2\x82\xAC b\\x");
+  EXPECT_EQ(escape_text("ab\xFF\xFE"), "ab\\xff\\xfe");
+  EXPECT_EQ(escape_text("\xC3"), "\\xc3");                  // truncated: the lead byte alone
+  EXPECT_EQ(escape_text("\xE2\x28\xA1"), "\\xe2(\\xa1");    // a bad continuation is re-read
+  EXPECT_EQ(escape_text("\xED\xA0\x80"), "\\xed\\xa0\\x80");  // surrogates are not UTF-8
+  EXPECT_EQ(escape_text(escape_text("x\xFFy")), "x\\xffy");  // escaping twice changes nothing
+  EXPECT_EQ(find_invalid_utf8("ok\xC3\xBC"), std::string_view::npos);
+  EXPECT_EQ(find_invalid_utf8("ok\xC3\xBC\x80"), 4u);
+  EXPECT_EQ(utf8_sequence_length("\xF0\x9F\x94\x91", 0), 4u);
+  EXPECT_EQ(utf8_sequence_length("\xF0\x9F\x94", 0), 0u);
+}
+
+TEST(Utf8Escape, ForLogAlsoEscapesControlsAndBackslash) {
+  EXPECT_EQ(escape_text("GET /a\r\nX: \xFF\\", TextEscape::for_log), "GET /a\\x0d\\x0aX: \\xff\\\\");
+  EXPECT_EQ(escape_text("\xC3\xBC\x7F", TextEscape::for_log), "\xC3\xBC\\x7f");
+}
+
 }  // namespace
 }  // namespace kmslab::protocol

@@ -8,10 +8,11 @@
 // - The JSON form (schema_version 1) carries the full histogram, so report_from_json(report_to_json(r))
 //   equals r, and merge() of reports read from several machines is exact. Derived figures in the
 //   JSON ("latency_ns" percentiles) are for readers; they are recomputed, never trusted, on read.
-// - merge() treats its inputs as generators that ran side by side against one target: counts,
+// - merge() treats its inputs as generators that ran side by side against one target (it refuses
+//   reports of different targets unless forced): counts,
 //   errors and histograms add, achieved rates add, the window is the longest one, each run's
 //   configuration is kept in `runs`, and interval records add by index.
-// - Reading validates every field and the consistency of the counts (requests = ok + errors,
+// - Reading validates every field (times and rates finite and >= 0) and the consistency of the counts (requests = ok + errors,
 //   errors equal the sum by kind, the histogram holds exactly `ok` values).
 #pragma once
 
@@ -104,9 +105,18 @@ nlohmann::json interval_to_json(const IntervalRecord& interval);
 // The whole interval log: one compact JSON object per line, each ending in '\n'.
 std::string interval_log(const LoadReport& report);
 
-// Errc::bad_argument for no reports; Errc::incompatible when histogram layouts or interval
-// lengths differ (the message names which input, by position).
-Result<LoadReport> merge(const std::vector<LoadReport>& reports);
+struct MergeOptions {
+  // Merge reports of different targets, or with different histogram layouts (re-binned into the
+  // first report's layout: approximate percentiles), instead of refusing; each such difference
+  // is then appended to `notes`, worded as the refusal would have been.
+  bool force = false;
+};
+
+// Errc::bad_argument for no reports, or a count or rate whose sum does not fit (never wraps);
+// Errc::incompatible when targets or histogram layouts differ (unless forced) or interval lengths
+// differ. Messages name the input (by position) and what differs.
+Result<LoadReport> merge(const std::vector<LoadReport>& reports, const MergeOptions& options = {},
+                         std::vector<std::string>* notes = nullptr);
 
 // File helpers for `kmslab merge`: Errc::io for a file that cannot be read or holds more than
 // kMaxLoadReportBytes (the message names the file and the reason), Errc::bad_json located as
@@ -118,7 +128,9 @@ Result<LoadReport> merge(const std::vector<LoadReport>& reports);
 // hour of one-second intervals is a few MiB.
 inline constexpr std::size_t kMaxLoadReportBytes = 32u << 20;
 Result<LoadReport> read_report_file(const std::string& path);
-Result<LoadReport> merge_report_files(const std::vector<std::string>& paths, const std::atomic<bool>* stop = nullptr);
+Result<LoadReport> merge_report_files(const std::vector<std::string>& paths, const MergeOptions& options = {},
+                                      std::vector<std::string>* notes = nullptr,
+                                      const std::atomic<bool>* stop = nullptr);
 
 // What a running generator shows on a terminal, once or a few times a second.
 struct Progress {

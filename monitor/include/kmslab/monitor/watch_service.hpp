@@ -33,6 +33,7 @@ namespace kmslab::monitor {
 struct WatchServiceOptions {
   std::string config_file;  // read again by reload()
   std::string listen;       // overrides the config's `listen` when not empty
+  std::string token;        // bearer token for every request; required beyond loopback (net::check_listener_token)
   std::string version = "unknown";
   ProbeFunction probe;      // empty: client::run_probe
   WallClockNow now;         // empty: system_clock

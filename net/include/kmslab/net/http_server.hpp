@@ -7,7 +7,8 @@
 // request that does not parse, 500 when the handler throws, and at most max_connections at once.
 //
 // Exposure: the server binds loopback by default. Binding any other address requires a bearer
-// token; with a token set, every request must carry `Authorization: Bearer <token>` (compared in
+// token (check_listener_token: the rule for every listener that takes one); with a token set,
+// every request must carry `Authorization: Bearer <token>` (scheme in any case, token compared in
 // constant time) or gets 401. Port 0 picks a free port: endpoint() tells which.
 // Thread-safety: start/stop/endpoint/requests from any thread; the handler runs on the executor.
 #pragma once
@@ -63,8 +64,8 @@ class HttpServer {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
-  // Errors (one sentence): a listen text that is not ADDRESS:PORT, a non-loopback address without
-  // a token, or the bind error.
+  // Errors (one sentence): a listen text that is not ADDRESS:PORT, a token that breaks
+  // check_listener_token (none beyond loopback, or a weak one), or the bind error.
   boost::system::result<tcp::endpoint, std::string> start();
   void stop();
   tcp::endpoint endpoint() const;
@@ -85,6 +86,13 @@ class HttpServer {
 // A response to `request` (same HTTP version) with `body` and its Content-Type.
 HttpResponse make_http_response(const HttpRequest& request, http::status status, std::string body,
                                 std::string_view content_type = "application/json");
+
+// The rule for every listener that takes a bearer token (the control API, `watch`): beyond
+// loopback a token is required, and a token, wherever it is given, has at least
+// kMinTokenLength characters and no whitespace (a short or blank one is guessed or mistyped).
+// Returns "" when `token` may serve on `address`, else the reason in one sentence.
+inline constexpr std::size_t kMinTokenLength = 16;
+std::string check_listener_token(const asio::ip::address& address, std::string_view token);
 
 // True when both strings are equal; the time taken depends only on their lengths.
 bool constant_time_equal(std::string_view a, std::string_view b) noexcept;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "stop_signals.hpp"
 #include "kmslab/client/probe.hpp"
 #include "kmslab/client/report.hpp"
 
@@ -137,7 +138,10 @@ std::string default_workstation() {
 
 int run(ProbeArgs& a) {
   if (auto e = finish_config(a); !e.empty()) return usage_error("probe", e);
-  auto result = client::run_probe_blocking(a.config);
+  static_assert(client::kExitInterrupted == kExitInterrupted, "one exit code for an interrupted batch command");
+  // Before any I/O: a signal from here on stops the probe, which reports the steps that finished.
+  StopSignals signals("probe");
+  auto result = client::run_probe_blocking(a.config, signals.flag());
   if (!result) return usage_error("probe", result.error().detail.empty() ? result.error().message() : result.error().detail);
   const auto& run = *result;
   if (a.json) {
@@ -162,7 +166,9 @@ void add_probe_command(CLI::App& app, Action& action) {
       "probe",
       "Activate like a Windows KMS client (SRV discovery, TCP 1688, RPC bind, KMS request), time each phase and\n"
       "diagnose failures: the runbook cause, the Windows error code, the next check.\n"
-      "Exit codes: 0 healthy (or degraded without --strict), 1 a problem found, 2 usage error.");
+      "Exit codes: 0 healthy (or degraded without --strict), 1 a problem found, 2 usage error, 130 interrupted\n"
+      "(SIGINT/SIGTERM: the report of the phases that finished is still written, verdict INTERRUPTED, with no\n"
+      "findings: a partial run supports no diagnosis; JSON \"interrupted\": true).");
   auto& c = a->config;
   cmd->add_option("--domain", c.domains,
                   "Domain to discover KMS hosts in (_vlmcs._tcp.<domain> SRV); repeat for a suffix list, asked in order "

@@ -237,12 +237,14 @@ std::string_view to_string(Verdict v) noexcept {
       return "degraded";
     case Verdict::failed:
       return "failed";
+    case Verdict::interrupted:
+      return "interrupted";
   }
   return "?";
 }
 
 std::optional<Verdict> parse_verdict(std::string_view t) noexcept {
-  for (auto v : {Verdict::healthy, Verdict::degraded, Verdict::failed})
+  for (auto v : {Verdict::healthy, Verdict::degraded, Verdict::failed, Verdict::interrupted})
     if (to_string(v) == t) return v;
   return std::nullopt;
 }
@@ -280,8 +282,24 @@ int exit_code_for(Verdict verdict, bool strict) noexcept {
       return strict ? kExitProblem : kExitHealthy;
     case Verdict::failed:
       return kExitProblem;
+    case Verdict::interrupted:
+      return kExitInterrupted;
   }
   return kExitProblem;
+}
+
+Diagnosis diagnose_interrupted(const ProbeObservations& obs, const std::string& cut) {
+  Diagnosis out;
+  out.verdict = Verdict::interrupted;
+  out.exit_code = kExitInterrupted;
+  out.windows_code = 0;
+  out.windows_code_text = "not determined: the probe was interrupted before it finished";
+  out.interrupted_during = cut;
+  out.timeline = build_timeline(obs);
+  out.summary = fmt::format("interrupted {}after {} finished phase(s); the phases after it were not run, and no "
+                            "diagnosis is drawn from a partial run",
+                            cut.empty() ? "" : "during " + cut + " ", out.timeline.size());
+  return out;
 }
 
 Diagnosis diagnose(const ProbeObservations& obs, const DiagnosisPolicy& policy) {

@@ -162,13 +162,27 @@ class Probe {
       answered = co_await discover_and_try();
     }
     if (!answered && config_.ladder) co_await walk_ladder();
-    if (!config_.ntp.empty()) co_await measure_time();
-    if (config_.find_tolerance) co_await search_tolerance();
+    if (!config_.ntp.empty()) {
+      cut_ = "time.offset " + config_.ntp;
+      co_await measure_time();
+      cut_.clear();
+    }
+    if (config_.find_tolerance) {
+      cut_ = "the --find-tolerance search";
+      co_await search_tolerance();
+      cut_.clear();
+    }
     obs_.total = std::chrono::duration_cast<Micros>(Steady::now() - origin_);
   }
 
+  // Time since run() started, for the report of a probe stopped before it set obs_.total.
+  Micros elapsed() const { return std::chrono::duration_cast<Micros>(Steady::now() - origin_); }
+
   ProbeObservations obs_;
   std::optional<ToleranceResult> tolerance_;
+  // The step under way, for an interrupted report: a step is recorded in obs_ only once it is
+  // complete, so this names the one a stop cut short ("" between steps).
+  std::string cut_;
 
  private:
   void echo_options() {
@@ -304,6 +318,7 @@ class Probe {
     AttemptObservation a;
     a.host = t.host;
     a.port = t.port;
+    cut_ = fmt::format("the attempt on {} (dns.address, tcp.connect, rpc.bind, kms.activate)", a.label());
     a.source = t.source;
     a.domain = t.domain;
     a.srv = t.srv;
@@ -323,12 +338,15 @@ class Probe {
     }
     const bool answered = reached_kms(a);
     obs_.attempts.push_back(std::move(a));
+    cut_.clear();
     co_return answered;
   }
 
   asio::awaitable<bool> discover_and_try() {
     for (const auto& domain : config_.domains) {
+      cut_ = "dns.srv _vlmcs._tcp." + domain;
       obs_.dns.push_back(co_await query_srv(domain));
+      cut_.clear();
       const auto dns = obs_.dns.back();  // a copy: attempts below append to obs_
       std::vector<SrvRecord> usable;
       for (const auto& r : dns.records)
@@ -464,21 +482,66 @@ ProductChoice checked_product(const ProbeConfig& config) {
 
 }  // namespace
 
-asio::awaitable<ProbeRun> run_probe(ProbeConfig config) {
+// run_probe, showing the caller the probe at work through `live` (while it runs) so that a
+// blocking caller can report what finished when it is stopped.
+asio::awaitable<ProbeRun> run_probe_shown(ProbeConfig config, const Probe** live) {
   ProbeRun run;
   run.product = checked_product(config);
   const auto policy = diagnosis_policy(config);
   Probe probe(std::move(config), run.product);
+  if (live != nullptr) *live = &probe;
   co_await probe.run();
+  if (live != nullptr) *live = nullptr;
   run.observations = std::move(probe.obs_);
   run.tolerance = std::move(probe.tolerance_);
   run.diagnosis = diagnose(run.observations, policy);
   co_return run;
 }
 
-p::Result<ProbeRun> run_probe_blocking(ProbeConfig config) {
+asio::awaitable<ProbeRun> run_probe(ProbeConfig config) { return run_probe_shown(std::move(config), nullptr); }
+
+namespace {
+
+// The report of a probe stopped by `stop`: the steps that finished, diagnose_interrupted().
+ProbeRun interrupted_run(const ProductChoice& product, const Probe* live) {
+  ProbeRun run;
+  run.product = product;
+  std::string cut;
+  if (live != nullptr) {
+    run.observations = live->obs_;
+    run.observations.total = live->elapsed();
+    cut = live->cut_;
+  }
+  run.diagnosis = diagnose_interrupted(run.observations, cut);
+  return run;
+}
+
+}  // namespace
+
+p::Result<ProbeRun> run_probe_blocking(ProbeConfig config, const std::atomic<bool>* stop) {
   if (auto checked = check_config(config); !checked) return checked.error();
-  return net::run_to_completion(run_probe(std::move(config)));
+  if (stop == nullptr) return net::run_to_completion(run_probe(std::move(config)));
+  const auto product = checked_product(config);
+  asio::io_context io;
+  const Probe* live = nullptr;
+  std::optional<ProbeRun> out;
+  std::exception_ptr failure;
+  bool done = false;
+  asio::co_spawn(io, run_probe_shown(std::move(config), &live), [&](std::exception_ptr e, ProbeRun value) {
+    done = true;
+    failure = e;
+    if (!e) out.emplace(std::move(value));
+  });
+  // The flag is polled between slices of the loop, on this thread, so the probe is never read
+  // while it runs. On a stop, the steps in flight are not wound down (their failures would be the
+  // stop's, not the site's): the io_context's destructor drops them with the probe.
+  constexpr std::chrono::milliseconds kStopPoll{20};
+  while (!done) {
+    if (stop->load()) return interrupted_run(product, live);
+    io.run_for(kStopPoll);
+  }
+  if (failure) std::rethrow_exception(failure);
+  return std::move(*out);
 }
 
 }  // namespace kmslab::client

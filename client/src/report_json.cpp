@@ -263,7 +263,7 @@ json to_json(const Diagnosis& d, const ProbeObservations& obs) {
   json sntp = json::array();
   for (const auto& x : obs.sntp) sntp.push_back(sntp_json(x));
   const auto& l = obs.ladder;
-  return {
+  json out = {
       {"schema_version", kReportSchemaVersion},
       {"tool", "kmslab probe"},
       {"started_at", iso_utc(obs.started_at)},
@@ -292,6 +292,13 @@ json to_json(const Diagnosis& d, const ProbeObservations& obs) {
           {"host", l.host},
           {"port", l.port},
           {"address", l.address}}}}}};
+  // Only an interrupted report carries the mark, so a finished report is byte-for-byte as before.
+  if (d.verdict == Verdict::interrupted) {
+    out["windows_code"] = nullptr;  // not determined: no partial run says what Windows would show
+    out["interrupted"] = true;
+    out["interrupted_during"] = d.interrupted_during;
+  }
+  return out;
 }
 
 }  // namespace kmslab::client

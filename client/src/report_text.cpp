@@ -34,6 +34,8 @@ std::string_view verdict_colour(Verdict v) {
       return "1;33";
     case Verdict::failed:
       return "1;31";
+    case Verdict::interrupted:
+      return "1;35";
   }
   return "1";
 }
@@ -66,7 +68,8 @@ std::string hresult_words(std::optional<std::uint32_t> code, HresultBasis basis)
 void header(std::string& out, const Diagnosis& d, const ProbeObservations& obs, const Style& st) {
   out += fmt::format("{} {}  (exit {})\n", st.bold("KMS probe:"),
                      st(upper(to_string(d.verdict)), verdict_colour(d.verdict)), d.exit_code);
-  out += fmt::format("Windows code: {}  {}\n", format_hresult(d.windows_code), d.windows_code_text);
+  if (d.verdict == Verdict::interrupted) out += fmt::format("Windows code: -  {}\n", d.windows_code_text);
+  else out += fmt::format("Windows code: {}  {}\n", format_hresult(d.windows_code), d.windows_code_text);
   out += fmt::format("Summary:      {}\n", d.summary);
   const auto& o = obs.options;
   const auto secs = std::chrono::floor<std::chrono::seconds>(obs.started_at);

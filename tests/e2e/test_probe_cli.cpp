@@ -1,10 +1,14 @@
 // End-to-end: the built `kmslab probe` against a simulated site started inside the test (loopback,
 // ephemeral ports): exit codes, the text report, the JSON report and its schema.
+#include "cli_process.hpp"
+#include "eventually.hpp"
 #include "probe_site.hpp"
+#include "kmslab/simulator/fault_engine.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -161,6 +165,84 @@ TEST(CliProbe, UsageErrorsExitTwo) {
     EXPECT_EQ(r.exit_code, 2) << args << "\n" << r.out << r.err;
     EXPECT_FALSE(r.err.empty()) << args;
   }
+}
+
+// A site whose only KMS host holds its answer to the activation request for 20 s (a delay fault
+// at the response stage), so a probe is deterministically mid-exchange once the host has counted
+// the request.
+struct HeldSite {
+  kmslab::simulator::FaultEngine faults;  // outlives the host that asks it
+  ProbeSite site;
+  HeldSite() {
+    const auto kms1 = site.add_host("kms1");
+    site.host(0).set_fault_engine(&faults);
+    const auto added = faults.add_json(
+        json::parse(R"({"target": "kms", "action": "delay", "match": {"stage": "response"}, "params": {"delay_ms": 20000}})"));
+    if (!added) throw std::runtime_error(added.error().format());
+    site.set_zone({ProbeSite::srv(0, 100, kms1, "kms1"), ProbeSite::a("kms1")});
+    site.start();
+  }
+  std::vector<std::string> args() const {
+    return {"probe", "--domain", "corp.example", "--dns", site.dns_server(), "--resolv-conf", "/dev/null",
+            "--dns-timeout", "2s", "--dns-tries", "1", "--request-timeout", "40s"};
+  }
+  // Waits until the host has the request (the probe is then in kms.activate), then signals.
+  void interrupt_mid_request(kmslab::test::CliProcess& p, int sig) {
+    ASSERT_TRUE(kmslab::test::eventually([&] { return site.host(0).counters().requests.load() >= 1; },
+                                         std::chrono::seconds(20)))
+        << "the probe never reached the host";
+    p.signal(sig);
+  }
+};
+
+// Nothing in an interrupted report may blame the site for the exchange the interrupt cut: no
+// finding code of the catalogue (in particular the failures a cut exchange would look like), and
+// not the Windows code of a client that could not reach a host.
+void expect_no_blame(const std::string& report) {
+  for (const char* code : {"tcp.refused", "tcp.filtered", "tcp.reset", "rpc.no_response", "rpc.bind_rejected",
+                           "rpc.fault", "rpc.malformed", "kms.bad_response", "dns.timeout", "dns.servfail",
+                           "dns.srv_missing", "dns.no_address", "dns.wrong_port", "slow.", "failover.used", "0xC004F074"})
+    EXPECT_FALSE(has(report, code)) << code << " in\n" << report;
+}
+
+// SIGINT while the host holds the answer: exit 130 after writing a valid JSON report marked
+// interrupted, with the phases that finished (the SRV lookup) and no finding or Windows code.
+TEST(CliProbe, SigintMidRequestWritesAnInterruptedJsonReportAndExits130) {
+  HeldSite s;
+  auto args = s.args();
+  args.push_back("--json");
+  kmslab::test::CliProcess p(args);
+  s.interrupt_mid_request(p, SIGINT);
+  const auto r = p.wait(std::chrono::seconds(15));
+  ASSERT_EQ(r.exit_code, 130) << r.out << r.err;
+  const auto j = json::parse(r.out);
+  EXPECT_EQ(j.at("interrupted"), true);
+  EXPECT_EQ(j.at("verdict"), "interrupted");
+  EXPECT_EQ(j.at("exit_code"), 130);
+  EXPECT_TRUE(j.at("windows_code").is_null());
+  EXPECT_TRUE(j.at("findings").empty()) << j.at("findings").dump(2);
+  EXPECT_TRUE(j.at("primary_finding").is_null());
+  EXPECT_EQ(j.at("ladder").at("verdict"), "not_run");
+  EXPECT_TRUE(has(j.at("interrupted_during").get<std::string>(), "kms1")) << j.at("interrupted_during");
+  ASSERT_FALSE(j.at("timeline").empty());
+  EXPECT_EQ(j.at("timeline").at(0).at("phase"), "dns.srv");
+  EXPECT_EQ(j.at("timeline").at(0).at("outcome"), "ok");
+  EXPECT_TRUE(j.at("observations").at("attempts").empty()) << "the cut attempt is left out whole";
+  expect_no_blame(r.out);
+  expect_valid(r.out);
+  EXPECT_TRUE(has(r.err, "interrupted by signal")) << r.err;
+}
+
+// SIGTERM, text report: it says INTERRUPTED, and exits 130.
+TEST(CliProbe, SigtermMidRequestPrintsAnInterruptedTextReportAndExits130) {
+  HeldSite s;
+  kmslab::test::CliProcess p(s.args());
+  s.interrupt_mid_request(p, SIGTERM);
+  const auto r = p.wait(std::chrono::seconds(15));
+  ASSERT_EQ(r.exit_code, 130) << r.out << r.err;
+  EXPECT_TRUE(has(r.out, "INTERRUPTED")) << r.out;
+  EXPECT_TRUE(has(r.out, "dns.srv")) << r.out;
+  expect_no_blame(r.out);
 }
 
 }  // namespace e2e_probe_cli

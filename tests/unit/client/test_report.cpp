@@ -274,6 +274,27 @@ json load_schema() {
       kmslab::test::read_text_file(std::string(KMSLAB_SOURCE_DIR) + "/docs/schemas/probe-report.v1.json"));
 }
 
+// An interrupted report: verdict and exit 130, the finished phases' timeline, and nothing drawn
+// from the partial run (no finding, no Windows code, no ladder), even when a finished phase failed.
+TEST(JsonReport, InterruptedRunKeepsTheTimelineAndDrawsNoDiagnosis) {
+  const auto obs = troubled_observations();
+  const auto d = diagnose_interrupted(obs, "dns.srv _vlmcs._tcp.corp.example");
+  EXPECT_EQ(d.verdict, Verdict::interrupted);
+  EXPECT_EQ(d.exit_code, kExitInterrupted);
+  EXPECT_TRUE(d.findings.empty());
+  EXPECT_EQ(d.timeline, build_timeline(obs));
+  const auto j = to_json(d, obs);
+  EXPECT_EQ(j.at("verdict"), "interrupted");
+  EXPECT_EQ(j.at("interrupted"), true);
+  EXPECT_EQ(j.at("interrupted_during"), "dns.srv _vlmcs._tcp.corp.example");
+  EXPECT_TRUE(j.at("windows_code").is_null());
+  EXPECT_EQ(j.at("ladder").at("verdict"), "not_run");
+  EXPECT_FALSE(to_json(diagnose(obs, policy_of(obs)), obs).contains("interrupted")) << "a finished report is unchanged";
+  const auto text = render_text(d, obs);
+  EXPECT_NE(text.find("INTERRUPTED"), std::string::npos) << text;
+  EXPECT_EQ(text.find("0xC004F074"), std::string::npos) << text;
+}
+
 TEST(JsonSchema, EnumeratesExactlyTheCatalogAndEnums) {
   const auto schema = load_schema();
   EXPECT_EQ(schema.at("$schema"), "https://json-schema.org/draft/2020-12/schema");
@@ -284,7 +305,7 @@ TEST(JsonSchema, EnumeratesExactlyTheCatalogAndEnums) {
   std::vector<std::string> phases;
   for (auto p : kAllPhases) phases.emplace_back(to_string(p));
   EXPECT_EQ(schema.at("$defs").at("phase").at("enum").get<std::vector<std::string>>(), phases);
-  EXPECT_EQ(schema.at("properties").at("verdict").at("enum"), json({"healthy", "degraded", "failed"}));
+  EXPECT_EQ(schema.at("properties").at("verdict").at("enum"), json({"healthy", "degraded", "failed", "interrupted"}));
 }
 
 // Validates real reports against the schema with Python's jsonschema (a CI dependency only).
@@ -293,13 +314,18 @@ TEST(JsonSchema, ReportsValidateAgainstTheSchema) {
     GTEST_SKIP() << "python3 with the jsonschema module is not installed (apt install python3-jsonschema)";
   const auto dir = std::filesystem::temp_directory_path() / ("kmslab-report-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
-  const std::vector<std::pair<std::string, ProbeObservations>> reports = {
-      {"healthy", healthy_observations()},
-      {"troubled", troubled_observations()},
-      {"empty", base_observations()}};
-  for (const auto& [name, obs] : reports) {
+  std::vector<std::pair<std::string, json>> reports;
+  for (const auto& [name, obs] : {std::pair<std::string, ProbeObservations>{"healthy", healthy_observations()},
+                                  {"troubled", troubled_observations()},
+                                  {"empty", base_observations()}})
+    reports.emplace_back(name, to_json(diagnose(obs, policy_of(obs)), obs));
+  // An interrupted run keeps the steps that finished (here all of a troubled run's) and no findings.
+  const auto cut = troubled_observations();
+  reports.emplace_back("interrupted", to_json(diagnose_interrupted(cut, "the attempt on kms9:1688"), cut));
+  reports.emplace_back("interrupted-at-once", to_json(diagnose_interrupted(base_observations(), ""), base_observations()));
+  for (const auto& [name, report] : reports) {
     const auto file = dir / (name + ".json");
-    std::ofstream(file) << to_json(diagnose(obs, policy_of(obs)), obs).dump(2);
+    std::ofstream(file) << report.dump(2);
     const auto command =
         "python3 -c 'import json,sys,jsonschema; "
         "s=json.load(open(sys.argv[1])); jsonschema.Draft202012Validator.check_schema(s); "

@@ -35,7 +35,8 @@
 
 namespace kmslab::client {
 
-enum class Verdict : std::uint8_t { healthy, degraded, failed };
+// interrupted: the probe was stopped (SIGINT/SIGTERM) before it finished; see diagnose_interrupted().
+enum class Verdict : std::uint8_t { healthy, degraded, failed, interrupted };
 std::string_view to_string(Verdict verdict) noexcept;
 std::optional<Verdict> parse_verdict(std::string_view text) noexcept;
 
@@ -69,6 +70,7 @@ inline constexpr std::uint32_t kNoKmsContacted = 0xC004F074u;
 inline constexpr int kExitHealthy = 0;
 inline constexpr int kExitProblem = 1;
 inline constexpr int kExitUsage = 2;  // for the CLI; diagnose() never returns it
+inline constexpr int kExitInterrupted = 130;  // as a shell reports a command ended by Ctrl-C
 
 struct DiagnosisPolicy {
   std::map<Phase, Micros> budgets;  // a phase without an entry has no budget
@@ -88,9 +90,19 @@ struct Diagnosis {
   LadderResult ladder;
   std::vector<PhaseRecord> timeline;
   std::optional<std::size_t> activated_attempt;  // index into ProbeObservations::attempts
+  std::string interrupted_during;                 // verdict interrupted: the step cut short, "" if none
 };
 
 Diagnosis diagnose(const ProbeObservations& observations, const DiagnosisPolicy& policy);
+
+// The report of a probe stopped before it finished. Only the steps that completed are in
+// `observations`; `cut` names the step the stop cut short ("" when it fell between steps). Most
+// findings are conclusions about the whole run ("no host answered", the ladder, failover, the
+// Windows code), which a partial run cannot support, and a cut step's failure is the stop's, not
+// the site's: so there are no findings, no ladder and no Windows code (windows_code 0 and
+// windows_code_text say so; the JSON writes null), only the timeline of the finished phases with
+// their outcomes. Verdict interrupted, exit code kExitInterrupted.
+Diagnosis diagnose_interrupted(const ProbeObservations& observations, const std::string& cut);
 
 int exit_code_for(Verdict verdict, bool strict) noexcept;
 

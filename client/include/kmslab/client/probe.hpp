@@ -21,6 +21,7 @@
 // before any I/O; network failures are observations, never errors.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -141,7 +142,10 @@ DiagnosisPolicy diagnosis_policy(const ProbeConfig& config);
 net::asio::awaitable<ProbeRun> run_probe(ProbeConfig config);
 
 // check_config, then run_probe on a private io_context, for callers without one (the CLI).
+// With `stop`: once *stop is true (set from another thread, e.g. on SIGINT), the probe stops
+// within a few tens of milliseconds and the run returned holds only the steps that had completed,
+// diagnosed by diagnose_interrupted() (verdict interrupted, no findings, no tolerance result).
 // Errors: those of check_config.
-protocol::Result<ProbeRun> run_probe_blocking(ProbeConfig config);
+protocol::Result<ProbeRun> run_probe_blocking(ProbeConfig config, const std::atomic<bool>* stop = nullptr);
 
 }  // namespace kmslab::client

@@ -62,13 +62,14 @@ boost::system::result<std::vector<DnsZoneConfig>, std::string> Site::build_zones
     zc.soa.minimum = z.soa_minimum;
     zc.soa.ttl = z.ttl;
     for (auto& r : z.records) {
-      // A zone file's record: its parsed rdata is served as is, and moved (start() runs once), since
-      // a copy per record is what made a large zone cost several times its size.
-      DnsRecordConfig rc{r.name, r.type, r.ttl ? r.ttl : z.ttl, "", std::exchange(r.rdata, std::nullopt)};
-      if (rc.rdata) {
-        zc.records.push_back(std::move(rc));
+      const std::uint32_t ttl = r.ttl ? r.ttl : z.ttl;
+      if (r.rdata) {
+        // A zone file's record: its parsed rdata is served as is. It moves, not copies (start() runs
+        // once), since a copy per record is what made a large zone cost several times its size.
+        zc.records.push_back({std::move(r.name), std::move(r.type), ttl, "", std::move(r.rdata)});
         continue;
       }
+      DnsRecordConfig rc{r.name, r.type, ttl, ""};
       if (r.type == "SRV") {
         std::uint16_t port = r.port;
         if (!r.port_of.empty()) {
@@ -86,6 +87,10 @@ boost::system::result<std::vector<DnsZoneConfig>, std::string> Site::build_zones
       }
       zc.records.push_back(std::move(rc));
     }
+    // The zone files' records, spent above (a moved-from optional stays engaged), now live in the
+    // zone alone; the config keeps the records it was given as YAML.
+    std::erase_if(z.records, [](const DnsRecordSpec& r) { return r.rdata.has_value(); });
+    z.records.shrink_to_fit();
     zones.push_back(std::move(zc));
   }
   // Publish each host: SRV at _vlmcs._tcp.<domain>, A/AAAA for its FQDN where a zone holds it.

@@ -63,8 +63,8 @@ class Site {
   FaultEngine& faults() noexcept { return faults_; }
 
  private:
-  // The zones to serve (the config's, with the hosts published); moves the zone files' rdata out
-  // of config_, so that each record's data is held once, by the responder's zone.
+  // The zones to serve (the config's, with the hosts published); moves the zone files' records out
+  // of config_, so that each record is held once, by the responder's zone.
   boost::system::result<std::vector<DnsZoneConfig>, std::string> build_zones();
   nlohmann::json raw_counters() const;
 

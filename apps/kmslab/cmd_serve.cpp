@@ -123,7 +123,7 @@ int run_serve(const ServeOptions& options) {
   // Signals are caught from before the ready line, so a script that reads it and signals at once
   // still gets a clean stop.
   net::asio::signal_set signals(io, SIGINT, SIGTERM);
-  simulator::Site site(io, *config);
+  simulator::Site site(io, std::move(*config));  // a zone file's records are held once
   if (auto started = site.start(); !started) {
     fmt::print(stderr, "kmslab serve: {}\n", started.error());
     return kExitUsage;

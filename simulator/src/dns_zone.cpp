@@ -71,7 +71,9 @@ void Zone::count_below(const dns::Name& owner, std::ptrdiff_t delta) {
   }
 }
 
-protocol::Result<Zone> Zone::from_config(const DnsZoneConfig& config) {
+protocol::Result<Zone> Zone::from_config(const DnsZoneConfig& config) { return from_config(DnsZoneConfig(config)); }
+
+protocol::Result<Zone> Zone::from_config(DnsZoneConfig&& config) {
   auto fail = [&](const protocol::Error& e, std::size_t index, std::string_view what) {
     return make_error(e.code, index, fmt::format("zone {}: {}: {}", config.apex, what, e.message()));
   };
@@ -84,13 +86,13 @@ protocol::Result<Zone> Zone::from_config(const DnsZoneConfig& config) {
   const auto& s = config.soa;
   Zone zone(*apex, dns::SoaData{*mname, *rname, s.serial, s.refresh, s.retry, s.expire, s.minimum}, s.ttl);
   for (std::size_t i = 0; i < config.records.size(); ++i) {
-    const auto& rec = config.records[i];
+    auto& rec = config.records[i];
     const std::string what = fmt::format("record {} ({} {})", i, rec.name.empty() ? "@" : rec.name, rec.type);
     auto owner = dns::Name::parse(rec.name.empty() ? std::string_view("@") : std::string_view(rec.name), *apex);
     if (!owner) return fail(owner.error(), i, what);
     const auto type = dns::parse_type(rec.type);
     if (!type) return make_error(Errc::bad_type, i, fmt::format("zone {}: {}: unknown type '{}'", config.apex, what, rec.type));
-    auto data = rec.rdata ? protocol::Result<dns::Rdata>(*rec.rdata) : dns::parse_rdata(*type, rec.data, *apex);
+    auto data = rec.rdata ? protocol::Result<dns::Rdata>(std::move(*rec.rdata)) : dns::parse_rdata(*type, rec.data, *apex);
     if (!data) return fail(data.error(), i, what);
     auto added = zone.add(dns::ResourceRecord{std::move(*owner), *type, dns::Class::in, rec.ttl, std::move(*data)});
     if (!added) return fail(added.error(), i, what);

@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include <utility>
+
 namespace kmslab::simulator {
 
 using net::tcp;
@@ -49,9 +51,9 @@ std::string quote_txt(const std::string& s) {
 
 }  // namespace
 
-boost::system::result<void, std::string> Site::build_zones() {
-  zones_.clear();
-  for (const auto& z : config_.dns.zones) {
+boost::system::result<std::vector<DnsZoneConfig>, std::string> Site::build_zones() {
+  std::vector<DnsZoneConfig> zones;
+  for (auto& z : config_.dns.zones) {
     DnsZoneConfig zc;
     zc.apex = z.origin;
     zc.soa.mname = absolute(z.soa_mname);
@@ -59,11 +61,16 @@ boost::system::result<void, std::string> Site::build_zones() {
     zc.soa.serial = z.soa_serial;
     zc.soa.minimum = z.soa_minimum;
     zc.soa.ttl = z.ttl;
-    for (const auto& r : z.records) {
-      DnsRecordConfig rc{r.name, r.type, r.ttl ? r.ttl : z.ttl, "", r.rdata};  // rdata: see below
+    for (auto& r : z.records) {
+      const std::uint32_t ttl = r.ttl ? r.ttl : z.ttl;
       if (r.rdata) {
-        // A zone file's record: its parsed rdata is served as is.
-      } else if (r.type == "SRV") {
+        // A zone file's record: its parsed rdata is served as is. It moves, not copies (start() runs
+        // once), since a copy per record is what made a large zone cost several times its size.
+        zc.records.push_back({std::move(r.name), std::move(r.type), ttl, "", std::move(r.rdata)});
+        continue;
+      }
+      DnsRecordConfig rc{r.name, r.type, ttl, ""};
+      if (r.type == "SRV") {
         std::uint16_t port = r.port;
         if (!r.port_of.empty()) {
           auto* host = kms_host(r.port_of);
@@ -80,7 +87,11 @@ boost::system::result<void, std::string> Site::build_zones() {
       }
       zc.records.push_back(std::move(rc));
     }
-    zones_.push_back(std::move(zc));
+    // The zone files' records, spent above (a moved-from optional stays engaged), now live in the
+    // zone alone; the config keeps the records it was given as YAML.
+    std::erase_if(z.records, [](const DnsRecordSpec& r) { return r.rdata.has_value(); });
+    z.records.shrink_to_fit();
+    zones.push_back(std::move(zc));
   }
   // Publish each host: SRV at _vlmcs._tcp.<domain>, A/AAAA for its FQDN where a zone holds it.
   for (std::size_t i = 0; i < hosts_.size(); ++i) {
@@ -90,7 +101,7 @@ boost::system::result<void, std::string> Site::build_zones() {
     std::string fqdn = spec.hostname;
     if (fqdn.empty() && !spec.publish.empty()) fqdn = spec.name + "." + spec.publish.front().domain;
     for (const auto& p : spec.publish) {
-      for (auto& zc : zones_) {
+      for (auto& zc : zones) {
         if (!inside(p.domain, zc.apex)) continue;
         zc.records.push_back({absolute("_vlmcs._tcp." + p.domain), "SRV", 0,
                               fmt::format("{} {} {} {}", p.priority, p.weight, endpoints.front().port(), absolute(fqdn))});
@@ -98,17 +109,17 @@ boost::system::result<void, std::string> Site::build_zones() {
       }
     }
     if (fqdn.empty()) continue;
-    for (auto& zc : zones_) {
+    for (auto& zc : zones) {
       if (!inside(fqdn, zc.apex)) continue;
       for (const auto& e : endpoints)
         zc.records.push_back({absolute(fqdn), e.address().is_v6() ? "AAAA" : "A", 0, published_address(e)});
       break;
     }
   }
-  for (auto& zc : zones_)
+  for (auto& zc : zones)
     for (auto& r : zc.records)
       if (r.ttl == 0) r.ttl = 300;
-  return {};
+  return zones;
 }
 
 boost::system::result<void, std::string> Site::start() {
@@ -133,10 +144,11 @@ boost::system::result<void, std::string> Site::start() {
     if (auto* host = kms_host(name)) (void)host->set_listener_state(state);
   });
   if (config_.dns.enabled) {
-    if (auto built = build_zones(); !built) return built.error();
+    auto built = build_zones();
+    if (!built) return built.error();
     ZoneSet set;
-    for (const auto& zc : zones_) {
-      auto zone = Zone::from_config(zc);
+    for (auto& zc : *built) {
+      auto zone = Zone::from_config(std::move(zc));
       if (!zone) return fmt::format("DNS {}", zone.error().message());
       set.add(std::move(*zone));
     }

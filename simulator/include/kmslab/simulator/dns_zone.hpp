@@ -74,6 +74,8 @@ class Zone {
   // Errors (protocol::Error, detail naming the record by index, name and type): a bad apex, an
   // unknown type, bad rdata text, or anything add() refuses.
   static protocol::Result<Zone> from_config(const DnsZoneConfig& config);
+  // As above, taking the records' data instead of copying it (a large zone file is held once).
+  static protocol::Result<Zone> from_config(DnsZoneConfig&& config);
 
   const dns::Name& apex() const noexcept { return apex_; }
   const dns::ResourceRecord& soa() const noexcept { return soa_; }

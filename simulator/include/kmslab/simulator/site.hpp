@@ -64,11 +64,11 @@ class Site {
   nlohmann::json counters() const;
   void reset_counters();
   FaultEngine& faults() noexcept { return faults_; }
-  // The zone configuration actually served (after publishing hosts), for logs and tests.
-  const std::vector<DnsZoneConfig>& zones() const noexcept { return zones_; }
 
  private:
-  boost::system::result<void, std::string> build_zones();
+  // The zones to serve (the config's, with the hosts published); moves the zone files' records out
+  // of config_, so that each record is held once, by the responder's zone.
+  boost::system::result<std::vector<DnsZoneConfig>, std::string> build_zones();
   nlohmann::json raw_counters() const;
 
   net::asio::io_context& io_;
@@ -77,7 +77,6 @@ class Site {
   FaultEngine faults_;  // before the servers: they hold a pointer to it
   std::shared_ptr<ActivationLog> log_;
   std::vector<std::unique_ptr<KmsHost>> hosts_;
-  std::vector<DnsZoneConfig> zones_;
   std::unique_ptr<DnsResponder> dns_;
   std::unique_ptr<SkewedClock> sntp_clock_;
   std::unique_ptr<SntpResponder> sntp_;

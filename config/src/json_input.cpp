@@ -2,6 +2,7 @@
 
 #include "kmslab/config/file_input.hpp"
 #include "kmslab/protocol/capture.hpp"
+#include "kmslab/protocol/utf16.hpp"
 
 #include <fmt/format.h>
 
@@ -41,12 +42,14 @@ ConfigError json_error_at(std::string_view text, std::size_t offset, const std::
 }
 
 // nlohmann's what() is "[json.exception.parse_error.101] parse error at line 1, column 2: <what
-// was wrong and expected>"; the position is ours to format, the rest is kept.
+// was wrong and expected>"; the position is ours to format, the rest is kept. Its "last read"
+// quotes the input, which may hold bytes that are not UTF-8: escaped, so the message can go into
+// a JSON answer (the control API) or a terminal as it is.
 std::string parse_error_detail(const nlohmann::json::parse_error& e) {
   const std::string what = e.what();
   const auto head = what.find("parse error");
   const auto colon = head == std::string::npos ? std::string::npos : what.find(": ", head);
-  return colon == std::string::npos ? what : what.substr(colon + 2);
+  return protocol::escape_text(colon == std::string::npos ? what : what.substr(colon + 2));
 }
 
 }  // namespace

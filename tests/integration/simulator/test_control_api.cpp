@@ -154,6 +154,20 @@ TEST_F(ControlApiTest, BadFaultsAreRejectedWithTheField) {
   EXPECT_EQ(std::string(wrong.raw[http::field::allow]), "GET, POST, DELETE");
 }
 
+// The body goes through the same JSON door as every JSON file input: a syntax error names line and
+// column, and nesting past config::kMaxJsonDepth is refused before the parser builds anything.
+TEST_F(ControlApiTest, BadJsonBodiesAreLocatedAndNestingIsCapped) {
+  auto broken = call(http::verb::post, "/faults", "{\"target\": \"dns\",\n \"action\": }");
+  EXPECT_EQ(broken.status, 400);
+  EXPECT_NE(broken.body["error"].get<std::string>().find("request body:2:12: not valid JSON"), std::string::npos)
+      << broken.raw.body();
+  const std::string deep = "{\"params\": " + std::string(5000, '[') + std::string(5000, ']') + "}";
+  auto nested = call(http::verb::post, "/faults", deep);
+  EXPECT_EQ(nested.status, 400);
+  EXPECT_NE(nested.body["error"].get<std::string>().find("nested deeper than 64"), std::string::npos)
+      << nested.raw.body();
+}
+
 TEST_F(ControlApiTest, ListenersSwitchAtRuntime) {
   auto filtered = call(http::verb::put, "/listeners/kms1", R"({"state": "filtered"})");
   ASSERT_EQ(filtered.status, 200) << filtered.raw.body();

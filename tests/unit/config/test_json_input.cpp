@@ -34,6 +34,10 @@ TEST(JsonInput, IllFormedUtf8IsALocatedError) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().line, 1);
   EXPECT_EQ(r.error().column, 8) << r.error().format();
+  // The parser's message quotes what it read; the stray byte comes back escaped, so the error can
+  // go into a JSON answer (the control API's 400) without breaking it.
+  EXPECT_NE(r.error().message.find("\\xff"), std::string::npos) << r.error().message;
+  EXPECT_EQ(r.error().message.find('\xff'), std::string::npos);
 }
 
 TEST(JsonInput, NestingPastTheCapIsRefusedBeforeParsing) {

@@ -43,8 +43,8 @@ constexpr const char* kHelp =
     "\n"
     "Exit: 0 every PDU decodes and passes its checks (an in-band refusal passes: it is what the\n"
     "host said); 1 the RPC layer decodes but a KMS payload does not, or a check fails (the\n"
-    "output shows it); 2 the input is not readable: 'decode: <file>: offset N: <what>' on stderr,\n"
-    "N being a character offset for hex errors and a byte offset in the decoded stream otherwise.";
+    "output shows it); 2 the input is not readable: 'decode: <file>:<line>:<column>: <what>' on stderr\n"
+    "for text that is not hex, 'decode: <file>: offset N: <what>' (N a byte of the decoded stream) otherwise.";
 
 struct DecodeOptions {
   std::string input;
@@ -66,8 +66,10 @@ std::optional<proto::Capture> load(const std::string& file, const proto::Capture
   }
   auto hex = proto::parse_hex_capture(text);
   if (!hex) {
+    // A text error is located as every input error is: file:line:column, then what was wrong.
     const auto pos = proto::text_position(text, hex.error().offset);
-    report(file, hex.error().offset, hex.error(), fmt::format(" (text line {}, column {})", pos.line, pos.column));
+    fmt::print(stderr, "decode: {}:{}:{}: {}: {} (character {})\n", file, pos.line, pos.column,
+               proto::to_string(hex.error().code), hex.error().detail, hex.error().offset);
     return std::nullopt;
   }
   auto capture = proto::decode_capture(hex->bytes, options);

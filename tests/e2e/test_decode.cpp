@@ -184,8 +184,9 @@ TEST(CliDecode, OddHexExitsTwoWithTheOffset) {
   const CliRun r = run("decode " + shell_quote(f.string()));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_TRUE(r.out.empty()) << r.out;
-  EXPECT_TRUE(has(r.err, "decode: " + f.string() + ": offset 15: bad length: odd number of hex digits")) << r.err;
-  EXPECT_TRUE(has(r.err, "(text line 2, column 6)")) << r.err;
+  // Located as every input error is: file:line:column, then what was wrong; the character offset last.
+  EXPECT_TRUE(has(r.err, "decode: " + f.string() + ":2:6: bad length: odd number of hex digits")) << r.err;
+  EXPECT_TRUE(has(r.err, "(character 15)")) << r.err;
 }
 
 TEST(CliDecode, TruncatedPduExitsTwoWithTheOffset) {
@@ -200,7 +201,7 @@ TEST(CliDecode, TruncatedPduExitsTwoWithTheOffset) {
 TEST(CliDecode, GarbageAndMissingFilesExitTwo) {
   const CliRun garbage = run("decode -", "printf 'hello' | ");
   EXPECT_EQ(garbage.exit_code, 2);
-  EXPECT_TRUE(has(garbage.err, "decode: -: offset 0: bad value: 'h' is not a hex digit")) << garbage.err;
+  EXPECT_TRUE(has(garbage.err, "decode: -:1:1: bad value: 'h' is not a hex digit")) << garbage.err;
   const CliRun missing = run("decode /nonexistent/capture.hex");
   EXPECT_EQ(missing.exit_code, 2);
   EXPECT_TRUE(has(missing.err, "decode: /nonexistent/capture.hex: cannot open")) << missing.err;

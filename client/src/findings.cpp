@@ -190,7 +190,7 @@ constexpr CatalogEntry kCatalog[] = {
     {dns_srv_nodata, "dns.srv_nodata", S::error, 0x8007251Du, B::unverified, R::dns_srv, P::dns_srv,
      "The name exists but holds no usable SRV record (NOERROR, no data)", kSrvNodata},
     {dns_servfail, "dns.servfail", S::error, 0x8007232Au, B::unverified, R::dns_srv, P::dns_srv,
-     "The DNS server failed the SRV query (SERVFAIL)", kServfail},
+     "The DNS server failed the query (SERVFAIL, FORMERR or an answer that did not parse)", kServfail},
     {dns_refused, "dns.refused", S::error, 0x8007232Du, B::unverified, R::dns_srv, P::dns_srv,
      "The DNS server refused the query (REFUSED)", kRefused},
     {dns_timeout, "dns.timeout", S::error, 0x8007232Au, B::unverified, R::dns_srv, P::dns_srv,

@@ -269,6 +269,18 @@ TEST(DnsFindings, ResolverErrorWithoutRcodeHasNoWindowsCode) {
   EXPECT_EQ(f->evidence.at(1), "bad_response: the answer did not parse");
 }
 
+// dns.servfail also stands for FORMERR and for an answer that did not parse: its title must not
+// claim a SERVFAIL the evidence does not show (the evidence line names what the server did).
+TEST(DnsFindings, ServfailTitleClaimsNoRcodeTheEvidenceLacks) {
+  for (auto outcome : {DnsOutcome::formerr, DnsOutcome::error}) {
+    const auto d = diagnose(dns_fails(outcome), {});
+    const Finding* f = find(d, FindingCode::dns_servfail);
+    ASSERT_NE(f, nullptr);
+    EXPECT_EQ(std::string(f->entry().title).find("(SERVFAIL)"), std::string::npos) << f->entry().title;
+    EXPECT_EQ(std::string(f->entry().title).find("SRV"), std::string::npos) << "also an address lookup: " << f->entry().title;
+  }
+}
+
 // The probe asked a DNS server on a non-default port: every nslookup it suggests must ask that
 // port too, or the operator checks port 53 and sees something else.
 TEST(DnsFindings, NextChecksKeepTheDnsServersPort) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "stop_signals.hpp"
 #include "kmslab/audit/baseline.hpp"
 #include "kmslab/audit/expect.hpp"
 #include "kmslab/audit/report.hpp"
@@ -82,15 +83,22 @@ int run(AuditArgs& a) {
     if (!loaded) return usage_error("audit", loaded.error());
     baseline = std::move(*loaded);
   }
-  auto observed = audit::run_audit_blocking(a.config);
+  static_assert(audit::kExitInterrupted == kExitInterrupted, "one exit code for an interrupted batch command");
+  // Before any I/O: a signal from here on stops the audit, which reports the checks that finished.
+  StopSignals signals("audit");
+  auto observed = audit::run_audit_blocking(a.config, signals.flag());
   if (!observed) return usage_error("audit", observed.error().detail.empty() ? observed.error().message() : observed.error().detail);
   audit::AuditPolicy policy;
   policy.standard_port = a.standard_port == 0 ? std::nullopt : std::optional<std::uint16_t>(static_cast<std::uint16_t>(a.standard_port));
   policy.strict = a.strict;
   policy.clock_offset_threshold = std::chrono::duration_cast<std::chrono::seconds>(*config::parse_duration(a.clock_threshold, "s"));
   auto report = audit::analyse(*observed, policy);
-  if (expected) audit::add_findings(report, audit::diff_expected(*expected, report), a.strict);
-  if (baseline) audit::add_findings(report, audit::compare_baseline(*baseline, report), a.strict);
+  // --expect and --baseline compare the whole site: against a partial audit every host not yet
+  // checked would read as missing or changed, so an interrupted audit skips them.
+  if (!report.interrupted) {
+    if (expected) audit::add_findings(report, audit::diff_expected(*expected, report), a.strict);
+    if (baseline) audit::add_findings(report, audit::compare_baseline(*baseline, report), a.strict);
+  }
 
   if (a.json != "-") fmt::print("{}", report_text(audit::render_text(report)));
   std::fflush(stdout);
@@ -112,7 +120,9 @@ void add_audit_command(CLI::App& app, Action& action) {
       "audit",
       "Audit a KMS site for a migration: every _vlmcs._tcp SRV target, every address x product x protocol;\n"
       "stale records, inconsistent hosts, ports, duplicates, counts, client shares; --expect and --baseline.\n"
-      "Exit codes: 0 no error finding, 1 a finding (or a difference from --expect), 2 usage error.");
+      "Exit codes: 0 no error finding, 1 a finding (or a difference from --expect), 2 usage error, 130 interrupted\n"
+      "(SIGINT/SIGTERM: the report of the checks that finished is still written, the others marked not run and\n"
+      "never findings; --expect and --baseline are skipped; verdict INTERRUPTED, JSON \"interrupted\": true).");
   auto& c = a->config;
   cmd->add_option("--domain", c.domains, "Domain whose _vlmcs._tcp SRV records to audit; repeat for the suffix list")->required();
   cmd->add_option("--dns", c.dns_servers, "DNS server ip[:port]; repeatable. Default: the nameservers of --resolv-conf");

@@ -1,4 +1,4 @@
-// The one rule batch commands (run, load, merge, probe) follow on SIGINT or SIGTERM:
+// The one rule batch commands (run, load, merge, probe, audit) follow on SIGINT or SIGTERM:
 // the work stops early, the command still writes its complete report of what was done, marked
 // `"interrupted": true` (text: INTERRUPTED; JUnit: unfinished cases skipped, "not run
 // (interrupted)"), and exits kExitInterrupted (130, as a shell reports a command ended by

@@ -65,6 +65,8 @@ int rank(Verdict v) {
       return 2;
     case Verdict::unreachable:
       return 3;
+    case Verdict::not_run:
+      return 4;
   }
   return 3;
 }
@@ -130,6 +132,8 @@ std::string_view to_string(Verdict verdict) noexcept {
       return "bad_response";
     case Verdict::unreachable:
       return "unreachable";
+    case Verdict::not_run:
+      return "not_run";
   }
   return "unreachable";
 }
@@ -204,7 +208,8 @@ class Analysis {
     domain_findings();
     target_findings();
     consistency_findings();
-    report_.exit_code = exit_code_of(report_.findings, policy_.strict);
+    report_.interrupted = obs_.interrupted;
+    report_.exit_code = obs_.interrupted ? kExitInterrupted : exit_code_of(report_.findings, policy_.strict);
     return std::move(report_);
   }
 
@@ -236,6 +241,13 @@ class Analysis {
         r.label = obs_.products.at(c.check.product).label;
         r.protocol = c.check.protocol;
         r.verdict = Verdict::activated;
+      }
+      if (unfinished(c)) {
+        s.complete = false;
+        r.verdict = Verdict::not_run;
+        r.detail = "not run (interrupted)";
+        if (state.empty()) state = "not run (interrupted)";
+        continue;
       }
       for (const auto& sample : c.samples) {
         ++r.samples;
@@ -277,6 +289,16 @@ class Analysis {
     return s;
   }
 
+  // A check an interrupted audit stopped before its last sample; outside an interrupt a check
+  // always has its `repeat` samples.
+  bool unfinished(const CheckObservation& c) const {
+    return obs_.interrupted && c.samples.size() < static_cast<std::size_t>(obs_.repeat);
+  }
+
+  bool every_check_finished() const {
+    return std::none_of(obs_.checks.begin(), obs_.checks.end(), [this](const auto& c) { return unfinished(c); });
+  }
+
   void shares() {
     for (const auto& domain : obs_.domains) {
       std::vector<std::size_t> members;
@@ -287,6 +309,11 @@ class Analysis {
         members.push_back(i);
         records.push_back(obs_.targets[i].srv);
         answered.push_back(report_.targets[i].answered);
+      }
+      const bool known = std::all_of(members.begin(), members.end(), [this](auto i) { return report_.targets[i].complete; });
+      if (!known) {
+        for (auto i : members) report_.targets[i].shares_known = false;
+        continue;
       }
       const auto s = client_shares(records, answered);
       for (std::size_t k = 0; k < members.size(); ++k) {
@@ -357,7 +384,7 @@ class Analysis {
                         s.domain),
             {{"domain", s.domain}, {"address_lookup", s.address_problem}},
             fmt::format("nslookup {}; remove the SRV record if the host is gone", s.host));
-      } else if (!s.answered) {
+      } else if (!s.answered && s.complete) {
         std::vector<EvidenceItem> ev{{"domain", s.domain}};
         for (const auto& r : s.reachability) ev.push_back({r.address, r.state});
         add("audit.stale_record", Severity::error, subject,
@@ -413,13 +440,14 @@ class Analysis {
             }
         }
         if (!any_answered) continue;
-        if (!any_activated) {
+        // A cut check of any target might have been the one that serves the product.
+        if (!any_activated && every_check_finished()) {
           add("audit.product_not_served", Severity::error, fmt::format("{} / {}", domain, product.label),
               fmt::format("no KMS host of {} activates {}: its clients get 0xC004F042 or fail", domain, product.label),
               {{"product", product.product.name}},
               "install the product's KMS host key (CSVLK) on the hosts: slmgr /ipk, then slmgr /ato");
-          continue;
         }
+        if (!any_activated) continue;
         std::string serving_list;
         for (const auto& n : serving) serving_list += (serving_list.empty() ? "" : ", ") + n;
         for (const auto& s : report_.targets) {

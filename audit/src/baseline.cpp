@@ -34,6 +34,9 @@ boost::system::result<Baseline, std::string> read_baseline(const json& report) {
   if (!report.contains("version") || !report["version"].is_number_integer() || report["version"].get<int>() != kReportSchemaVersion)
     return fail(fmt::format("unsupported audit report version (this kmslab reads version {})", kReportSchemaVersion));
   if (!report.contains("targets") || !report["targets"].is_array()) return fail(std::string("\"targets\" is missing or not an array"));
+  // Its hosts not yet checked read as not answering: every comparison with them would be wrong.
+  if (report.value("interrupted", false))
+    return fail(std::string("an interrupted audit (\"interrupted\": true) is no baseline; use a finished one"));
   Baseline b;
   if (report.contains("started_at") && report["started_at"].is_string()) b.started_at = report["started_at"].get<std::string>();
   std::size_t i = 0;

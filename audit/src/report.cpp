@@ -41,6 +41,10 @@ std::string ms(Micros us) { return fmt::format("{:.1f} ms", static_cast<double>(
 
 std::string pct(double share) { return fmt::format("{:.0f}%", share * 100.0); }
 
+// A share an interrupted audit could not know (shares_known) is "-" in the table, null in JSON.
+std::string share_text(const TargetSummary& t, double share) { return t.shares_known ? pct(share) : "-"; }
+json share_json(const TargetSummary& t, double share) { return t.shares_known ? json(share) : json(nullptr); }
+
 std::string product_cell(const ProductResult& r) {
   switch (r.verdict) {
     case Verdict::activated:
@@ -51,6 +55,8 @@ std::string product_cell(const ProductResult& r) {
       return fmt::format("{} v{}: bad response", r.label, r.protocol);
     case Verdict::unreachable:
       return fmt::format("{} v{}: no answer", r.label, r.protocol);
+    case Verdict::not_run:
+      return fmt::format("{} v{}: not run (interrupted)", r.label, r.protocol);
   }
   return {};
 }
@@ -73,6 +79,7 @@ json to_json(const AuditReport& report) {
   j["seed"] = report.seed;
   j["total_us"] = report.total.count();
   j["exit_code"] = report.exit_code;
+  if (report.interrupted) j["interrupted"] = true;  // a finished report is unchanged
   j["dns"] = json::array();
   for (const auto& d : report.dns) {
     json r = json::array();
@@ -90,8 +97,8 @@ json to_json(const AuditReport& report) {
   for (const auto& t : report.targets) {
     json tj{{"domain", t.domain},     {"host", t.host},         {"port", t.port},
             {"priority", t.priority}, {"weight", t.weight},     {"addresses", t.addresses},
-            {"answered", t.answered}, {"epid", t.epid},         {"epid_description", t.epid_description},
-            {"share_rfc2782", t.share_rfc2782}, {"share_random", t.share_random}};
+            {"answered", t.answered}, {"complete", t.complete}, {"epid", t.epid},         {"epid_description", t.epid_description},
+            {"share_rfc2782", share_json(t, t.share_rfc2782)}, {"share_random", share_json(t, t.share_random)}};
     if (!t.address_problem.empty()) tj["address_problem"] = t.address_problem;
     tj["reachability"] = json::object();
     for (const auto& r : t.reachability) tj["reachability"][r.address] = r.state;
@@ -140,7 +147,7 @@ std::string render_text(const AuditReport& report) {
       if (t.addresses.empty()) reach = "no address";
       for (const auto& r : t.reachability) reach += (reach.empty() ? "" : ",") + (r.state == "answers" ? std::string("ok") : r.state);
       out += fmt::format("  {:<30} {:>4} {:>6} {:>7} {:>7}  {:<22} {:>9} {:>9} {:>5}\n", t.label(), t.priority, t.weight,
-                         pct(t.share_rfc2782), pct(t.share_random), reach, t.latency ? ms(t.latency->p50) : "-",
+                         share_text(t, t.share_rfc2782), share_text(t, t.share_random), reach, t.latency ? ms(t.latency->p50) : "-",
                          t.latency ? ms(t.latency->max) : "-", t.current_count ? std::to_string(*t.current_count) : "-");
       if (!t.addresses.empty()) {
         std::string addresses;
@@ -172,13 +179,14 @@ std::string render_text(const AuditReport& report) {
     errors += f.severity == Severity::error ? 1 : 0;
     warnings += f.severity == Severity::warning ? 1 : 0;
   }
-  out += fmt::format("\nverdict: {} ({} error(s), {} warning(s))\n", report.exit_code == 0 ? "PASS" : "FAIL", errors, warnings);
+  const auto verdict = report.interrupted ? "INTERRUPTED" : report.exit_code == 0 ? "PASS" : "FAIL";
+  out += fmt::format("\nverdict: {} ({} error(s), {} warning(s))\n", verdict, errors, warnings);
   return out;
 }
 
 std::string render_junit(const AuditReport& report) {
   std::string cases;
-  int tests = 0, failures = 0;
+  int tests = 0, failures = 0, skipped = 0;
   for (const auto& t : report.targets) {
     std::vector<std::string> labels;
     for (const auto& r : t.products)
@@ -187,11 +195,12 @@ std::string render_junit(const AuditReport& report) {
     for (const auto& label : labels) {
       ++tests;
       std::string problems;
-      bool checked = false;
+      bool checked = false, cut = false;
       for (const auto& r : t.products) {
         if (r.label != label) continue;
         checked = true;
-        if (r.verdict != Verdict::activated) problems += product_cell(r) + (r.detail.empty() ? "" : " (" + r.detail + ")") + "\n";
+        cut = cut || r.verdict == Verdict::not_run;
+        if (r.verdict != Verdict::activated && r.verdict != Verdict::not_run) problems += product_cell(r) + (r.detail.empty() ? "" : " (" + r.detail + ")") + "\n";
       }
       if (!checked) problems += "not checked: " + (t.address_problem.empty() ? std::string("no address") : t.address_problem) + "\n";
       for (const auto& f : report.findings)
@@ -201,6 +210,9 @@ std::string render_junit(const AuditReport& report) {
         ++failures;
         cases += fmt::format("      <failure message=\"{}\">{}</failure>\n", xml_escape(problems.substr(0, problems.find('\n'))),
                              xml_escape(problems));
+      } else if (cut) {
+        ++skipped;
+        cases += "      <skipped message=\"not run (interrupted)\"/>\n";
       }
       cases += "    </testcase>\n";
     }
@@ -221,9 +233,10 @@ std::string render_junit(const AuditReport& report) {
   }
   return fmt::format(
       "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites tests=\"{0}\" failures=\"{1}\">\n"
-      "  <testsuite name=\"kmslab.audit\" tests=\"{0}\" failures=\"{1}\" errors=\"0\" time=\"{2:.3f}\">\n{3}"
+      "  <testsuite name=\"kmslab.audit\" tests=\"{0}\" failures=\"{1}\" errors=\"0\"{4} time=\"{2:.3f}\">\n{3}"
       "  </testsuite>\n</testsuites>\n",
-      tests, failures, static_cast<double>(report.total.count()) / 1e6, cases);
+      tests, failures, static_cast<double>(report.total.count()) / 1e6, cases,
+      skipped == 0 ? std::string() : fmt::format(" skipped=\"{}\"", skipped));
 }
 
 boost::system::result<void, std::string> write_file_atomically(const std::string& path, const std::string& text) {

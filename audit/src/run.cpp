@@ -116,6 +116,7 @@ class Auditor {
       for (const auto& d : obs_.dns)
         if (d.domain == t.domain) from = &d;
       t.address = co_await lookup_address(t.srv.target, from->additional);
+      ++looked_up_;
     }
     plan_ = plan_checks(obs_.targets, obs_.products);
     obs_.checks.resize(plan_.size());
@@ -124,6 +125,24 @@ class Auditor {
     resolver_.reset();
     obs_.total = since(origin_, Steady::now());
     co_return std::move(obs_);
+  }
+
+  // What run() has finished so far, for an audit stopped mid-way (see run_audit_blocking). A step
+  // is recorded only once complete, except a check's samples, hence the trimming below.
+  AuditObservations interrupted_observations() const {
+    auto obs = obs_;
+    obs.interrupted = true;
+    obs.total = since(origin_, Steady::now());
+    obs.targets.resize(std::min(obs.targets.size(), looked_up_));
+    // Stopped before the checks were planned: every check of the looked-up targets is not run.
+    const auto plan = plan_.empty() ? plan_checks(obs.targets, obs.products) : plan_;
+    obs.checks.resize(plan.size());
+    for (std::size_t i = 0; i < plan.size(); ++i) {
+      auto& c = obs.checks[i];
+      c.check = plan[i];  // a check no worker took yet is still default-constructed
+      if (c.samples.size() < static_cast<std::size_t>(config_.repeat)) c.samples.clear();
+    }
+    return obs;
   }
 
  private:
@@ -292,6 +311,7 @@ class Auditor {
   std::optional<client::Resolver> resolver_;
   std::string resolver_error_;
   std::vector<PlannedCheck> plan_;
+  std::size_t looked_up_ = 0;  // targets whose address lookup finished
   std::size_t next_ = 0;
   AuditObservations obs_;
 };
@@ -330,15 +350,46 @@ void require_valid(const AuditConfig& config) {
 
 }  // namespace
 
-asio::awaitable<AuditObservations> run_audit(AuditConfig config) {
+namespace {
+
+// run_audit, showing the caller the auditor at work through `live` (while it runs) so that a
+// blocking caller can report what finished when it is stopped.
+asio::awaitable<AuditObservations> run_audit_shown(AuditConfig config, const Auditor** live) {
   require_valid(config);
   Auditor auditor(std::move(config));
-  co_return co_await auditor.run();
+  if (live != nullptr) *live = &auditor;
+  auto obs = co_await auditor.run();
+  if (live != nullptr) *live = nullptr;
+  co_return obs;
 }
 
-p::Result<AuditObservations> run_audit_blocking(AuditConfig config) {
+}  // namespace
+
+asio::awaitable<AuditObservations> run_audit(AuditConfig config) { return run_audit_shown(std::move(config), nullptr); }
+
+p::Result<AuditObservations> run_audit_blocking(AuditConfig config, const std::atomic<bool>* stop) {
   if (auto checked = check_config(config); !checked) return checked.error();
-  return net::run_to_completion(run_audit(std::move(config)));
+  if (stop == nullptr) return net::run_to_completion(run_audit(std::move(config)));
+  asio::io_context io;
+  const Auditor* live = nullptr;
+  std::optional<AuditObservations> out;
+  std::exception_ptr failure;
+  bool done = false;
+  asio::co_spawn(io, run_audit_shown(std::move(config), &live), [&](std::exception_ptr e, AuditObservations value) {
+    done = true;
+    failure = e;
+    if (!e) out.emplace(std::move(value));
+  });
+  // The flag is polled between slices of the loop, on this thread, so the auditor is never read
+  // while it runs. On a stop, the checks in flight are not wound down (their failures would be
+  // the stop's, not the site's): the io_context's destructor drops them with the auditor.
+  constexpr std::chrono::milliseconds kStopPoll{20};
+  while (!done) {
+    if (stop->load() && live != nullptr) return live->interrupted_observations();
+    io.run_for(kStopPoll);
+  }
+  if (failure) std::rethrow_exception(failure);
+  return std::move(*out);
 }
 
 }  // namespace kmslab::audit

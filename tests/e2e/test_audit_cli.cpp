@@ -1,12 +1,16 @@
 // End-to-end: `kmslab serve --zone` as the rehearsal site and `kmslab audit` against it, as a team
-// runs them during a migration (table, --json, --junit, --expect, --baseline, exit codes).
+// runs them during a migration (table, --json, --junit, --expect, --baseline, exit codes); and an
+// audit interrupted mid-check, against a site started inside the test (loopback, ephemeral ports).
 #include "cli_process.hpp"
 #include "hostile_yaml.hpp"
+#include "held_host.hpp"
+#include "probe_site.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include <unistd.h>
+#include <signal.h>
 
 #include <fstream>
 #include <sstream>
@@ -201,6 +205,79 @@ TEST(CliServeZone, BadZoneFileNamesFileAndLine) {
   auto r = run_cli({"serve", "--zone", zone});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("db.bad:2:"), std::string::npos) << r.err;
+}
+
+// A site of two KMS hosts: kms1 answers at once, kms2 holds its answer 20 s (a delay fault at the
+// response stage). With --parallel 1 the checks run in plan order, so once kms2 has counted a
+// request every check of kms1 has finished and the audit is deterministically mid-check on kms2.
+struct HeldAuditSite {
+  kmslab::simulator::FaultEngine faults;  // outlives the host that asks it
+  kmslab::test::ProbeSite site;
+  HeldAuditSite() {
+    const auto kms1 = site.add_host("kms1");
+    const auto kms2 = site.add_host("kms2");
+    kmslab::test::hold_answers(site.host(1), faults);
+    using kmslab::test::ProbeSite;
+    site.set_zone({ProbeSite::srv(0, 100, kms1, "kms1"), ProbeSite::srv(0, 100, kms2, "kms2"), ProbeSite::a("kms1"),
+                   ProbeSite::a("kms2")});
+    site.start();
+  }
+  std::vector<std::string> args() const {
+    return {"audit", "--domain", "corp.example", "--dns", site.dns_server(), "--resolv-conf", "/dev/null",
+            "--kms-port", "0", "--product", "windows-client", "--parallel", "1", "--request-timeout", "40s",
+            "--check-timeout", "60s"};
+  }
+  // Waits until kms2 has a request (the audit is then inside one of its checks), then signals.
+  void interrupt_mid_check(CliProcess& p, int sig) {
+    ASSERT_TRUE(kmslab::test::has_request(site.host(1))) << "the audit never reached kms2";
+    p.signal(sig);
+  }
+};
+
+// SIGINT mid-check: exit 130 after writing a valid JSON report marked interrupted, kms1's finished
+// checks with their real results, kms2's cut checks marked not run, and no finding that blames
+// kms2 (or the domain) for checks that never finished.
+TEST(CliAuditInterrupt, SigintMidCheckWritesAnInterruptedJsonReportAndExits130) {
+  HeldAuditSite s;
+  const auto junit_path = ::testing::TempDir() + "/interrupted.xml";
+  auto args = s.args();
+  args.insert(args.end(), {"--json", "-", "--junit", junit_path});
+  CliProcess p(args);
+  s.interrupt_mid_check(p, SIGINT);
+  const auto r = p.wait(15s);
+  ASSERT_EQ(r.exit_code, 130) << r.out << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j.at("interrupted"), true);
+  EXPECT_EQ(j.at("exit_code"), 130);
+  ASSERT_EQ(j.at("targets").size(), 2u) << j.dump(2);
+  for (const auto& t : j.at("targets")) {
+    const bool held = t.at("host").get<std::string>().starts_with("kms2");
+    ASSERT_FALSE(t.at("products").empty()) << t.dump(2);
+    EXPECT_EQ(t.at("complete"), !held);
+    // Who answers in the domain is unknown while kms2 is, so no client share can be stated.
+    EXPECT_TRUE(t.at("share_rfc2782").is_null()) << t.dump(2);
+    for (const auto& pr : t.at("products"))
+      EXPECT_EQ(pr.at("verdict"), held ? "not_run" : "activated") << t.dump(2);
+  }
+  EXPECT_TRUE(j.at("findings").empty()) << j.at("findings").dump(2);
+  EXPECT_NE(r.err.find("interrupted by signal"), std::string::npos) << r.err;
+  // JUnit: kms2's cut case is skipped, not failed.
+  const auto junit = slurp(junit_path);
+  EXPECT_NE(junit.find("failures=\"0\""), std::string::npos) << junit;
+  EXPECT_NE(junit.find("<skipped message=\"not run (interrupted)\"/>"), std::string::npos) << junit;
+}
+
+// SIGTERM, table: it says INTERRUPTED and "not run (interrupted)", blames no host, exits 130.
+TEST(CliAuditInterrupt, SigtermMidCheckPrintsAnInterruptedTableAndExits130) {
+  HeldAuditSite s;
+  CliProcess p(s.args());
+  s.interrupt_mid_check(p, SIGTERM);
+  const auto r = p.wait(15s);
+  ASSERT_EQ(r.exit_code, 130) << r.out << r.err;
+  EXPECT_NE(r.out.find("verdict: INTERRUPTED"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("not run (interrupted)"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("audit.stale_record"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("audit.product_not_served"), std::string::npos) << r.out;
 }
 
 }  // namespace e2e_audit_cli

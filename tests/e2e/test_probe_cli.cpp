@@ -1,9 +1,8 @@
 // End-to-end: the built `kmslab probe` against a simulated site started inside the test (loopback,
 // ephemeral ports): exit codes, the text report, the JSON report and its schema.
 #include "cli_process.hpp"
-#include "eventually.hpp"
+#include "held_host.hpp"
 #include "probe_site.hpp"
-#include "kmslab/simulator/fault_engine.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -175,10 +174,7 @@ struct HeldSite {
   ProbeSite site;
   HeldSite() {
     const auto kms1 = site.add_host("kms1");
-    site.host(0).set_fault_engine(&faults);
-    const auto added = faults.add_json(
-        json::parse(R"({"target": "kms", "action": "delay", "match": {"stage": "response"}, "params": {"delay_ms": 20000}})"));
-    if (!added) throw std::runtime_error(added.error().format());
+    kmslab::test::hold_answers(site.host(0), faults);
     site.set_zone({ProbeSite::srv(0, 100, kms1, "kms1"), ProbeSite::a("kms1")});
     site.start();
   }
@@ -188,9 +184,7 @@ struct HeldSite {
   }
   // Waits until the host has the request (the probe is then in kms.activate), then signals.
   void interrupt_mid_request(kmslab::test::CliProcess& p, int sig) {
-    ASSERT_TRUE(kmslab::test::eventually([&] { return site.host(0).counters().requests.load() >= 1; },
-                                         std::chrono::seconds(20)))
-        << "the probe never reached the host";
+    ASSERT_TRUE(kmslab::test::has_request(site.host(0))) << "the probe never reached the host";
     p.signal(sig);
   }
 };

@@ -80,6 +80,12 @@ struct SiteObs {
       obs.checks.push_back({c, {sample}});
     }
   }
+  // Every planned check of target `t` for product `p` was cut by an interrupt: no samples.
+  void cut(std::size_t t, std::size_t p) {
+    obs.interrupted = true;
+    for (const auto& c : plan_checks(obs.targets, obs.products))
+      if (c.target == t && c.product == p) obs.checks.push_back({c, {}});
+  }
   AuditReport analyse(AuditPolicy policy = {}) const { return audit::analyse(obs, policy); }
 };
 
@@ -212,6 +218,40 @@ TEST(AuditFindings, InconsistentHostsAndProductNotServed) {
   EXPECT_NE(f->summary.find("0xC004F042"), std::string::npos);
   ASSERT_EQ(count(r, "audit.product_not_served"), 1);
   EXPECT_EQ(find(r, "audit.product_not_served")->subject, "corp.example / office");
+}
+
+// An interrupted audit: the cut checks are not run, and no finding counts them as failures (kms3,
+// all of whose checks were cut, is no stale record; windows-client, cut on kms2 and kms3, is not
+// "not served" by the domain); what finished still counts (kms2 refuses office, which kms1 serves).
+TEST(AuditFindings, InterruptedAuditDrawsNoFindingFromCutChecks) {
+  SiteObs s({"windows-client", "office"});
+  auto a = s.add("kms1.corp.example", 1688, 0, 100, {"127.0.0.1"});
+  auto b = s.add("kms2.corp.example", 1688, 0, 100, {"127.0.0.2"});
+  auto c = s.add("kms3.corp.example", 1688, 0, 100, {"127.0.0.3"});
+  s.set(a, 0, refused(0xC004F042));
+  s.set(a, 1, activated());
+  s.cut(b, 0);
+  s.set(b, 1, refused(0xC004F042));
+  s.cut(c, 0);
+  s.cut(c, 1);
+  const auto r = s.analyse();
+  EXPECT_TRUE(r.interrupted);
+  EXPECT_EQ(r.exit_code, kExitInterrupted);
+  EXPECT_EQ(count(r, "audit.stale_record"), 0) << ::testing::PrintToString(codes(r));
+  EXPECT_EQ(count(r, "audit.product_not_served"), 0) << ::testing::PrintToString(codes(r));
+  ASSERT_EQ(count(r, "audit.inconsistent_hosts"), 1) << ::testing::PrintToString(codes(r));
+  EXPECT_EQ(find(r, "audit.inconsistent_hosts")->subject, "kms2.corp.example:1688 / office");
+  EXPECT_TRUE(r.targets[a].complete);
+  EXPECT_FALSE(r.targets[b].complete);
+  EXPECT_FALSE(r.targets[c].complete);
+  for (const auto& pr : r.targets[c].products) EXPECT_EQ(pr.verdict, Verdict::not_run);
+  EXPECT_EQ(r.targets[c].reachability.at(0).state, "not run (interrupted)");
+  EXPECT_FALSE(r.targets[a].shares_known) << "kms3 might answer: kms1's share is unknown";
+  // The same observations, finished, are findings: the cut is all that keeps them out.
+  s.obs.interrupted = false;
+  const auto finished = s.analyse();
+  EXPECT_EQ(count(finished, "audit.stale_record"), 1);  // kms3; kms2 answered (office)
+  EXPECT_EQ(count(finished, "audit.product_not_served"), 1);
 }
 
 TEST(AuditFindings, WrongPortOnlyWhenPolicyNamesAPort) {

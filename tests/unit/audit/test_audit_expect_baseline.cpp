@@ -150,6 +150,10 @@ TEST(AuditBaseline, RejectsWhatIsNotAnAuditReport) {
   ASSERT_FALSE(no_port);
   EXPECT_NE(no_port.error().find("targets[0].port"), std::string::npos);
   EXPECT_FALSE(load_baseline("/nonexistent/before.json"));
+  // An interrupted audit's unchecked hosts would all read as having stopped answering.
+  auto cut = read_baseline({{"schema", "kmslab.audit"}, {"version", 1}, {"interrupted", true}, {"targets", nlohmann::json::array()}});
+  ASSERT_FALSE(cut);
+  EXPECT_NE(cut.error().find("interrupted"), std::string::npos);
 }
 
 TEST(AuditBaseline, AJsonErrorNamesFileLineAndColumn) {

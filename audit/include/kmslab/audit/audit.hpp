@@ -22,6 +22,12 @@
 // weight; all weights 0 split equally) and under the random model (equal among answering targets).
 // Shares are report data; --expect turns a share that differs from the intended one into a finding.
 //
+// Interrupted audits (SIGINT/SIGTERM): the observations hold every check, but only the finished
+// ones (all `repeat` samples) have samples. analyse() reports the others as not run and draws no
+// finding from them: a check that was cut says nothing about the host, and a finding that counts
+// it as a failure would blame a host for our own stop. The report's exit code is
+// kExitInterrupted.
+//
 // Thread-safety: plain values and pure functions.
 #pragma once
 
@@ -41,6 +47,8 @@
 namespace kmslab::audit {
 
 using client::Micros;
+
+inline constexpr int kExitInterrupted = 130;  // as a shell reports a command ended by Ctrl-C
 using client::Severity;
 
 // A product the audit requests from every host: a product group ("windows-client",
@@ -105,6 +113,8 @@ struct AuditObservations {
   std::vector<TargetObservation> targets;   // every SRV record except ".", in answer order
   std::vector<CheckObservation> checks;     // in plan order
   std::vector<ToleranceObservation> tolerances;
+  // Stopped early: a check with fewer than `repeat` samples did not finish (see the header comment).
+  bool interrupted = false;
 };
 
 // Every usable SRV record ("." and empty targets skipped) as a target whose address is still to
@@ -137,11 +147,13 @@ struct Latency {
 // Median (lower middle for an even count) and maximum; nullopt for no values.
 std::optional<Latency> latency_of(std::vector<Micros> values);
 
-enum class Verdict : std::uint8_t { activated, refused, bad_response, unreachable };
+// not_run: an interrupted audit stopped before the check finished.
+enum class Verdict : std::uint8_t { activated, refused, bad_response, unreachable, not_run };
 std::string_view to_string(Verdict verdict) noexcept;
 
 // One product x protocol against one target, over all its addresses and samples. The worst
-// sample decides: unreachable > bad_response > refused > activated.
+// sample decides: unreachable > bad_response > refused > activated; not_run outranks them all, so a
+// result resting on some unfinished check is never read as a verdict on the host.
 struct ProductResult {
   std::size_t product = 0;
   std::string label;
@@ -169,6 +181,7 @@ struct TargetSummary {
   std::string address_problem;  // non-empty when the lookup gave no address
   std::vector<AddressState> reachability;
   bool answered = false;  // some address answered at the KMS level
+  bool complete = true;   // every check of the target finished (false only in an interrupted audit)
   std::optional<Latency> latency;  // activation request -> response, over every sample that answered
   std::string epid;                // from the first activation
   std::string epid_description;
@@ -179,6 +192,9 @@ struct TargetSummary {
   std::optional<client::ToleranceResult> tolerance;
   double share_rfc2782 = 0;
   double share_random = 0;
+  // False when a target of the domain was not fully checked (interrupted): who answers, hence
+  // every share of the domain, is then unknown, and the shares above stay 0.
+  bool shares_known = true;
   std::string label() const;  // "host:port"
 };
 
@@ -193,6 +209,7 @@ struct AuditReport {
   std::vector<TargetSummary> targets;
   std::vector<Finding> findings;
   int exit_code = 0;
+  bool interrupted = false;
 };
 
 // Client shares for one domain's targets (indexes into `targets` with the same domain), given

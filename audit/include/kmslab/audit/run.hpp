@@ -13,6 +13,7 @@
 // Network failures are observations; only a bad config is an error (check_config).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -57,6 +58,10 @@ protocol::Result<void> check_config(const AuditConfig& config);
 net::asio::awaitable<AuditObservations> run_audit(AuditConfig config);
 
 // check_config, then run_audit on a private io_context.
-protocol::Result<AuditObservations> run_audit_blocking(AuditConfig config);
+// With `stop`: once *stop is true (set from another thread, e.g. on SIGINT), the audit stops within
+// a few tens of milliseconds and returns observations marked interrupted: the DNS lookups that
+// finished, the targets whose addresses were looked up, and every check of those targets, with
+// samples only for the checks that finished (audit.hpp). Errors: those of check_config.
+protocol::Result<AuditObservations> run_audit_blocking(AuditConfig config, const std::atomic<bool>* stop = nullptr);
 
 }  // namespace kmslab::audit

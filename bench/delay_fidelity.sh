@@ -6,7 +6,7 @@
 # the probe runs with --json, and the fault is removed.
 #
 #   bench/delay_fidelity.sh [runs per point (default 3)]
-#   env: DELAYS_MS ("5 50 300 1500"), KMSLAB (binary)
+#   env: DELAYS_MS ("5 50 300 1500"), KMSLAB (binary), MARKDOWN=1 (also print the table as Markdown)
 #
 # Per point the median phase time of the runs is compared with baseline + configured delay:
 # within max(2 ms, 5 % of the delay) is the goal. Bounded: every probe has 3 s deadlines and a
@@ -42,7 +42,7 @@ pids+=($!)
 for _ in $(seq 100); do [ -s "$work/ready.json" ] && break; sleep 0.1; done
 [ -s "$work/ready.json" ] || { echo "kmslab serve did not start" >&2; exit 1; }
 
-KMSLAB="$KMSLAB" RUNS="$RUNS" DELAYS="$DELAYS" python3 - "$work/ready.json" <<'PY'
+KMSLAB="$KMSLAB" RUNS="$RUNS" DELAYS="$DELAYS" MARKDOWN="${MARKDOWN:-}" python3 - "$work/ready.json" <<'PY'
 import json, os, statistics, subprocess, sys, urllib.request
 
 ready = json.load(open(sys.argv[1]))
@@ -109,5 +109,11 @@ for r in rows:
     print(f"{r['stage']:<13} {r['phase']:<13} {r['delay_ms']:>7} ms {r['measured_ms']:>7.2f} ms "
           f"{r['baseline_ms']:>6.2f} ms {r['error_ms']:>+6.2f} ms {r['allowed_ms']:>5.1f} ms "
           f"{r['applied_per_probe']:>13.1f}  {'yes' if r['within'] else 'NO'}")
+if os.environ.get("MARKDOWN"):  # the table docs/performance.md quotes
+    print("\n| stage | phase | configured | measured (median) | no-fault baseline | error | allowed | applied per probe | within |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['stage']} | {r['phase']} | {r['delay_ms']} ms | {r['measured_ms']:.2f} ms | {r['baseline_ms']:.2f} ms "
+              f"| {r['error_ms']:+.2f} ms | {r['allowed_ms']:.1f} ms | {r['applied_per_probe']:.1f} | {'yes' if r['within'] else 'NO'} |")
 print(json.dumps({"bench": "delay_fidelity", "runs": runs, "all_within": ok_all, "points": rows}))
 PY

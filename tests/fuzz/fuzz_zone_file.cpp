@@ -55,7 +55,9 @@ void check_zone(const kmslab::simulator::ZoneFile& z) {
     const auto found = kmslab::simulator::lookup(zones, *dns::Name::parse(r.name), *dns::parse_type(r.type),
                                                  {.follow_cname = false});
     const bool present = std::any_of(found.answers.begin(), found.answers.end(), [&](const auto& rr) {
-      return dns::format_rdata(rr.data) == dns::format_rdata(*r.rdata);
+      // The zone drops a record equal to one it holds, names compared without case (RFC 4343):
+      // "NS nS2.corp.example." and "NS ns2.corp.example." at one owner are one record.
+      return dns::equal_ci(dns::format_rdata(rr.data), dns::format_rdata(*r.rdata));
     });
     fuzz_check(present, "a loaded record is not found by its name and type");
   }

@@ -129,7 +129,7 @@ constexpr std::array<HresultEntry, 18> kTable{{
      "protocol version may recover). On a Windows client without any host answer it can also "
      "come from damaged local licensing state, e.g. registry permissions (Microsoft KB 2230957).",
      kC00D, kF00D, kK00D, true,
-     "kms-protocol.md §6 and §9 (captured from vlmcsd); Microsoft KB 2230957; " KMSLAB_WINERROR},
+     "docs/protocol.md (captured from vlmcsd); Microsoft KB 2230957; " KMSLAB_WINERROR},
     {0x8007007B, "HRESULT_FROM_WIN32(ERROR_INVALID_NAME)",
      "Microsoft lists it as \"DNS name does not exist\": the client found no KMS SRV records.",
      "Treated like 0x8007232B: the _vlmcs._tcp lookup gave the client no KMS host name to use.",
@@ -138,26 +138,26 @@ constexpr std::array<HresultEntry, 18> kTable{{
      "The RPC server is unavailable: the client could not reach the KMS host's RPC endpoint.",
      "TCP 1688 refused or filtered by a firewall, the host down or not listening, or a stale SRV "
      "record (or a wrong port in it) sending the client to a dead address. Win32 1722.",
-     kC6BA, kF6BA, kK6BA, true, KMSLAB_MS_LIST "; kms-protocol.md §9; " KMSLAB_WINERROR},
+     kC6BA, kF6BA, kK6BA, true, KMSLAB_MS_LIST "; docs/protocol.md; " KMSLAB_WINERROR},
     {0x800706C0, "HRESULT_FROM_WIN32(RPC_S_PROTOCOL_ERROR)",
      "An RPC protocol error occurred.",
      "The KMS host sent a PDU the client's RPC runtime could not accept (malformed, truncated, "
      "unexpected type) or an RPC fault. vlmcs reports this status for such replies and "
      "reconnects; a Windows client would normally end in 0xC004F074. Win32 1728.",
      kC6C0, kF6C0, kK6C0, false,
-     "not in Microsoft's activation error list; vlmcs usage from kms-protocol.md §9; " KMSLAB_WINERROR},
+     "not in Microsoft's activation error list; vlmcs usage from docs/protocol.md; " KMSLAB_WINERROR},
     {0x800706C2, "HRESULT_FROM_WIN32(RPC_S_UNSUPPORTED_TRANS_SYN)",
      "The transfer syntax is not supported by the RPC server.",
      "The RPC bind was rejected: the host accepted none of the offered transfer syntaxes "
      "(NDR32 / NDR64) for the KMS interface. Win32 1730.",
      kC6C2, kF6C2, kK6C2, false,
-     "not in Microsoft's activation error list; vlmcs usage from kms-protocol.md §9; " KMSLAB_WINERROR},
+     "not in Microsoft's activation error list; vlmcs usage from docs/protocol.md; " KMSLAB_WINERROR},
     {0x8007071C, "HRESULT_FROM_WIN32(RPC_S_COMM_FAILURE)",
      "Communications failure during the RPC call.",
      "The connection broke during the call: reset after accept, closed early, or no reply before "
      "the client's timeout (a silent or very slow host). Win32 1820.",
      kC71C, kF71C, kK71C, false,
-     "not in Microsoft's activation error list; vlmcs usage from kms-protocol.md §9; " KMSLAB_WINERROR},
+     "not in Microsoft's activation error list; vlmcs usage from docs/protocol.md; " KMSLAB_WINERROR},
     {0x8007232A, "HRESULT_FROM_WIN32(DNS_ERROR_RCODE_SERVER_FAILURE)",
      "DNS server failure: the DNS query itself failed.",
      "The DNS server answered SERVFAIL or could not be reached at all (down, filtered UDP/TCP 53, "
@@ -170,7 +170,7 @@ constexpr std::array<HresultEntry, 18> kTable{{
      "NXDOMAIN for _vlmcs._tcp.<domain>: no KMS host published its record (DNS publishing off, "
      "no dynamic update), the client's DNS suffix points at another zone, or /skms names a host "
      "that does not resolve.",
-     kC32B, kF32B, kK32B, true, KMSLAB_MS_LIST "; kms-protocol.md §9; " KMSLAB_WINERROR},
+     kC32B, kF32B, kK32B, true, KMSLAB_MS_LIST "; docs/protocol.md; " KMSLAB_WINERROR},
     {0x8007251D, "HRESULT_FROM_WIN32(DNS_INFO_NO_RECORDS)",
      "No records found for the DNS query.",
      "The name exists but holds no SRV record (NOERROR with an empty answer), e.g. the zone "
@@ -182,12 +182,12 @@ constexpr std::array<HresultEntry, 18> kTable{{
      "one application); vlmcs prints it as \"security processor reported invalid data\". What a "
      "Microsoft KMS host would mean by it is not documented.",
      kCD104, {}, kKD104, false,
-     "not in Microsoft's activation error list; vlmcsd source (kms-protocol.md §6, §9); " KMSLAB_SLERROR},
+     "not in Microsoft's activation error list; vlmcsd source (docs/protocol.md); " KMSLAB_SLERROR},
     {0xC004F038, "SL_E_VL_NOT_ENOUGH_COUNT",
      "The count the KMS host reported is below the activation threshold.",
      "The client compares the current count in the host's reply with its N-policy (25 for client "
      "OS, 5 for Windows Server) and refuses to activate below it; the host answered normally.",
-     kC038, kF038, kK038, true, KMSLAB_MS_LIST "; kms-protocol.md §6, §9; " KMSLAB_SLERROR},
+     kC038, kF038, kK038, true, KMSLAB_MS_LIST "; docs/protocol.md; " KMSLAB_SLERROR},
     {0xC004F039, "SL_E_VL_BINDING_SERVICE_NOT_ENABLED",
      "The Key Management Service is not enabled: the host did not respond to the KMS request.",
      "Microsoft's advice is the network path: a firewall blocking or filtering TCP 1688 between "
@@ -202,7 +202,7 @@ constexpr std::array<HresultEntry, 18> kTable{{
      "The KMS host cannot be used for this product.",
      "The host refused the request in-band: its host key does not cover the client's KMS count "
      "ID (common with separate OS and Office hosts, or a host key older than the client).",
-     kC042, kF042, kK042, true, KMSLAB_MS_LIST "; kms-protocol.md §6, §9 (captured); " KMSLAB_SLERROR},
+     kC042, kF042, kK042, true, KMSLAB_MS_LIST "; docs/protocol.md (captured); " KMSLAB_SLERROR},
     {0xC004F050, "SL_E_INVALID_PRODUCT_KEY",
      "The product key is invalid.",
      "A typo, a key for another edition or version, or a pre-release key on a released build; "
@@ -213,13 +213,13 @@ constexpr std::array<HresultEntry, 18> kTable{{
      "Client and host clocks differ by more than the host's tolerance (4 hours, compared in UTC, "
      "so time zones do not matter). Often seen only in the event log under a 0xC004F074.",
      kC06C, kF06C, kK06C, true,
-     KMSLAB_MS_LIST "; Microsoft KB 974998; kms-protocol.md §6, §9 (captured); " KMSLAB_SLERROR},
+     KMSLAB_MS_LIST "; Microsoft KB 974998; docs/protocol.md (captured); " KMSLAB_SLERROR},
     {0xC004F074, "SL_E_VL_BINDING_SERVICE_UNAVAILABLE",
      "No Key Management Service could be contacted.",
      "Every KMS host the client tried failed: no SRV record or DNS failure, TCP 1688 blocked, "
      "host down, RPC errors, a reply too slow, or an in-band error such as 0xC004F06C. The "
      "Application event log (event 12288) holds the underlying code for each host tried.",
-     kC074, kF074, kK074, true, KMSLAB_MS_LIST "; Microsoft KB 974998; kms-protocol.md §9; " KMSLAB_SLERROR},
+     kC074, kF074, kK074, true, KMSLAB_MS_LIST "; Microsoft KB 974998; docs/protocol.md; " KMSLAB_SLERROR},
 }};
 
 #undef KMSLAB_MS_LIST

@@ -498,11 +498,11 @@ constexpr std::array<Sku, 208> kSkus{{
      28, 2, 6, 5, kKmd, false},
     {"Windows Server 2022 Datacenter", Guid::from_wire({0x9f, 0xfc, 0x6c, 0xef, 0x5d, 0x8c, 0xac, 0x44, 0x9a, 0xad, 0xde, 0x6a, 0x2e, 0xa0, 0xae, 0x03}),  // ef6cfc9f-8c5d-44ac-9aad-de6a2ea0ae03
      kNoIndex, 0, 0, 5,
-     "unverified: SKU ID from public GVLK tables (several unrelated activation scripts) and a cloud image setup log activating this ID with the Server 2022 Datacenter GVLK; kms-protocol.md §8. N 5 = Microsoft's Windows Server threshold (0xC004F038 article)",
+     "unverified: SKU ID from public GVLK tables (several unrelated activation scripts) and a cloud image setup log activating this ID with the Server 2022 Datacenter GVLK. N 5 = Microsoft's Windows Server threshold (0xC004F038 article)",
      true},
     {"Windows Server 2022 Standard", Guid::from_wire({0x60, 0x78, 0xd7, 0x9b, 0x31, 0x9b, 0x7b, 0x4b, 0x96, 0xad, 0x25, 0x64, 0x01, 0x73, 0x15, 0xbf}),  // 9bd77860-9b31-4b7b-96ad-2564017315bf
      kNoIndex, 0, 0, 5,
-     "unverified: SKU ID from public GVLK tables (several unrelated activation scripts); kms-protocol.md §8. N 5 = Microsoft's Windows Server threshold (0xC004F038 article)",
+     "unverified: SKU ID from public GVLK tables (several unrelated activation scripts). N 5 = Microsoft's Windows Server threshold (0xC004F038 article)",
      true},
     {"Windows Server 2025 Datacenter", Guid::from_wire({0x64, 0xf1, 0x52, 0xc0, 0xf6, 0xcd, 0x9a, 0x40, 0xa0, 0xcb, 0x85, 0x3b, 0xa0, 0xf0, 0xf5, 0x5a}),  // c052f164-cdf6-409a-a0cb-853ba0f0f55a
      kNoIndex, 0, 0, 5,

@@ -11,7 +11,7 @@ namespace p = kmslab::protocol;
 
 namespace {
 
-// Plaintext layout after the base response (kms-protocol.md §3, §5).
+// Plaintext layout after the base response (docs/protocol.md).
 constexpr std::size_t kEncryptedAt = 20;  // u32 version + 16-byte IV
 constexpr std::size_t kSaltXorSize = 16;
 constexpr std::size_t kHashSize = 32;

@@ -1,4 +1,4 @@
-// The findings catalog against DESIGN.md's list and kms-protocol.md §9.
+// The findings catalog against docs/probe.md "Findings" and docs/protocol.md
 #include <gtest/gtest.h>
 
 #include <set>
@@ -9,7 +9,7 @@
 namespace kmslab::client {
 namespace {
 
-// DESIGN.md "Findings" (the one list), with slow.<phase> expanded per phase.
+// docs/probe.md "Findings" (the one list), with slow.<phase> expanded per phase.
 const std::vector<std::string> kDesignList = {"dns.srv_missing",
                                               "dns.srv_nodata",
                                               "dns.servfail",
@@ -70,7 +70,7 @@ TEST(Catalog, HresultsStatedInTheDesignAndProtocolNotes) {
     EXPECT_EQ(e.hresult, hr) << code;
     EXPECT_EQ(e.hresult_basis, HresultBasis::documented) << code;
   }
-  // DESIGN.md names these, but kms-protocol.md §9 does not list them: marked unverified.
+  // docs/probe.md lists these, but docs/protocol.md does not list them: marked unverified.
   EXPECT_EQ(catalog_entry(FindingCode::dns_srv_nodata).hresult, 0x8007251Du);
   EXPECT_EQ(catalog_entry(FindingCode::dns_srv_nodata).hresult_basis, HresultBasis::unverified);
   EXPECT_EQ(catalog_entry(FindingCode::dns_servfail).hresult, 0x8007232Au);

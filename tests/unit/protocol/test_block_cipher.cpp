@@ -90,7 +90,7 @@ TEST(BlockCipher, V6TweakedScheduleMatchesDocumentedRoundKeys) {
   ASSERT_EQ(round_keys.size(), 11u);
   for (std::size_t r = 0; r < round_keys.size(); ++r)
     EXPECT_EQ(hex_of(v6.round_key(r)), round_keys[r]) << "round key " << r;
-  // kms-protocol.md §5 check values: only byte 0 of round keys 4, 6, 8 differs from standard.
+  // docs/protocol.md check values: only byte 0 of round keys 4, 6, 8 differs from standard.
   const BlockCipher standard(kKmsV6Key);
   EXPECT_EQ(hex_of(standard.round_key(4)).substr(0, 8), "7630e12e");
   EXPECT_EQ(hex_of(v6.round_key(4)).substr(0, 8), "0530e12e");

@@ -10,8 +10,8 @@
 namespace kmslab::protocol {
 namespace {
 
-// DESIGN.md "Findings (the one list ...)", copied here on purpose: a finding code in the table
-// that is not in DESIGN.md must fail this test until DESIGN.md adds it first.
+// docs/probe.md "Findings", copied here on purpose: a finding code in the table
+// that is not in this list must fail this test until the list (and docs/probe.md) adds it first.
 const std::set<std::string> kDesignFindings{
     "dns.srv_missing", "dns.srv_nodata", "dns.servfail", "dns.refused", "dns.timeout", "dns.unreachable", "dns.no_address",
     "dns.wrong_port", "dns.truncated_no_tcp", "tcp.refused", "tcp.filtered", "tcp.reset",
@@ -56,7 +56,7 @@ TEST(Hresult, EveryFindingCodeIsInDesignList) {
 }
 
 TEST(Hresult, DesignCodeMappingsAgreeWithTable) {
-  // DESIGN.md "Findings": the Windows code written next to a finding.
+  // docs/probe.md "Findings": the Windows code written next to a finding.
   const std::pair<const char*, std::uint32_t> pairs[] = {
       {"dns.srv_missing", 0x8007232B}, {"dns.srv_nodata", 0x8007251D}, {"dns.servfail", 0x8007232A},
       {"kms.time_skew", 0xC004F06C},   {"kms.product_not_served", 0xC004F042},
@@ -76,13 +76,13 @@ TEST(Hresult, RequiredCodesArePresent) {
 }
 
 TEST(Hresult, VerifiedOnlyWhereProtocolNotesOrMicrosoftListIt) {
-  // Not in kms-protocol.md §9's Windows list nor Microsoft's activation error list:
+  // Not in docs/protocol.md's Windows list nor Microsoft's activation error list:
   const std::set<std::uint32_t> unverified{0x800706C0, 0x800706C2, 0x8007071C, 0xC004D104};
   for (const auto& e : hresult_table()) {
     EXPECT_EQ(e.verified, unverified.count(e.code) == 0) << format_hresult(e.code);
     if (e.verified)
       EXPECT_TRUE(e.provenance.find("Microsoft") != std::string_view::npos ||
-                  e.provenance.find("kms-protocol.md") != std::string_view::npos)
+                  e.provenance.find("docs/protocol.md") != std::string_view::npos)
           << format_hresult(e.code);
     else
       EXPECT_NE(e.provenance.find("not in Microsoft"), std::string_view::npos) << format_hresult(e.code);

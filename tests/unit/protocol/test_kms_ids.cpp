@@ -157,7 +157,7 @@ TEST(KmsIds, EveryRowNamesItsProvenance) {
 }
 
 TEST(KmsIds, Server2022SkusAreUnverifiedWithoutKmsCountId) {
-  // kms-protocol.md §8: SKU IDs found in public GVLK tables; the KMS count ID was not checked.
+  // data/kms-ids-extra.tsv: SKU IDs found in public GVLK tables; the KMS count ID was not checked.
   for (const char* id : {"ef6cfc9f-8c5d-44ac-9aad-de6a2ea0ae03", "9bd77860-9b31-4b7b-96ad-2564017315bf"}) {
     const Sku* s = find_sku(guid(id));
     ASSERT_NE(s, nullptr) << id;
@@ -201,7 +201,7 @@ TEST(KmsIds, KmsCountIdsMatchProtocolNotesTable) {
     std::uint32_t n;
     std::uint8_t proto;
   };
-  // kms-protocol.md §8, "KMS count IDs (selection)".
+  // The KMS count IDs of the built-in table (data/, with their sources).
   const Row rows[] = {
       {"58e2134f-8e11-4d17-9cb2-91069c151148", "Windows 10 2015 (Volume)", 25, 6},
       {"969fe3c0-a3ec-491a-9f25-423605deb365", "Windows 10 2016 (Volume)", 25, 6},
@@ -292,7 +292,7 @@ TEST(KmsIds, CsvlkByGroupAndKeyId) {
 }
 
 TEST(KmsIds, HostBuildsCarryPlatformAndNdr64) {
-  // kms-protocol.md §1.3 and §7: NDR64 only for builds >= 9200; platform ids per build.
+  // docs/protocol.md: NDR64 only for builds >= 9200; platform ids per build.
   const std::pair<std::uint32_t, std::uint32_t> platforms[] = {
       {17763, 3612}, {14393, 3612}, {9600, 6401}, {9200, 5426}, {7601, 55041}, {6002, 55041}};
   for (auto [build, platform] : platforms) {

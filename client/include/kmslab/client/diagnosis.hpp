@@ -61,7 +61,7 @@ struct LadderResult {
 // Windows' own default maximum clock difference for Kerberos, which domain members must meet
 // anyway; far below the 4 hours a KMS host tolerates, so drift shows before activation breaks.
 inline constexpr std::chrono::minutes kDefaultTimeSkewThreshold{5};
-// The client-time tolerance of a KMS host (kms-protocol.md §6): beyond it the host answers
+// The client-time tolerance of a KMS host (docs/protocol.md): beyond it the host answers
 // 0xC004F06C.
 inline constexpr std::chrono::hours kKmsTimeTolerance{4};
 

@@ -1,6 +1,6 @@
 // The findings catalog: every problem the probe can report, with what an operator needs to act.
 //
-// A finding code is stable (DESIGN.md "Findings" is the one list; the JSON report, scenarios and
+// A finding code is stable (docs/probe.md "Findings" is the one list; the JSON report, scenarios and
 // issues use these strings). Each catalog entry fixes the code's severity, the Windows HRESULT a
 // client would show for it (or none when Windows shows nothing specific), how sure we are of that
 // HRESULT, the runbook cause it belongs to, a title, and the runbook's next checks as command
@@ -25,7 +25,7 @@ enum class Severity : std::uint8_t { info, warning, error };  // ordered: error 
 std::string_view to_string(Severity severity) noexcept;       // "info", "warning", "error"
 std::optional<Severity> parse_severity(std::string_view text) noexcept;
 
-// The runbook's causes of 0xC004F074 (DESIGN.md "The runbook, mapped").
+// The runbook's causes of 0xC004F074 (docs/probe.md "Findings", runbook column).
 enum class RunbookCause : std::uint8_t {
   dns_srv,        // 1a: SRV discovery
   tcp_1688,       // 1b: TCP 1688 blocked
@@ -83,7 +83,7 @@ std::optional<Phase> slow_phase(FindingCode code) noexcept;
 // How a finding's HRESULT is known.
 enum class HresultBasis : std::uint8_t {
   none,        // Windows shows no specific code for this
-  documented,  // in kms-protocol.md §9 (Microsoft's list / the vlmcsd capture)
+  documented,  // in docs/protocol.md (Microsoft's list / the vlmcsd capture)
   unverified,  // HRESULT_FROM_WIN32 of the Win32 / DNS / RPC status we believe Windows uses;
                // not checked against Microsoft's activation error list
   observed,    // taken off the wire (in-band HRESULT, RPC fault status)

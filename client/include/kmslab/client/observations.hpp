@@ -236,7 +236,7 @@ enum class ResponseCheck : std::uint8_t {
 std::string_view to_string(ResponseCheck check) noexcept;
 std::optional<ResponseCheck> parse_response_check(std::string_view text) noexcept;
 
-// The decoded base response (kms-protocol.md §3) of a successful activation.
+// The decoded base response (docs/protocol.md) of a successful activation.
 struct KmsResponseFields {
   std::uint16_t version_major = 0;
   std::uint16_t version_minor = 0;

@@ -115,7 +115,7 @@ struct Step {
   Expectation expect;
 };
 
-// The runbook rows a scenario can belong to (DESIGN.md "The runbook, mapped"): the ids of
+// The runbook rows a scenario can belong to (docs/probe.md "Findings", runbook column): the ids of
 // client::RunbookCause ("1a", "1b", "slow", "2", "3", "protocol") plus "baseline" for healthy sites.
 inline constexpr std::string_view kBaselineCause = "baseline";
 

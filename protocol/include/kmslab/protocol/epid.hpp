@@ -1,7 +1,7 @@
 // The KMS host's extended PID (ePID): parse, validate against the ID tables, generate, describe.
 //
 // A KMS response carries the host's ePID, `PPPPP-GGGGG-KKK-KKKKKK-03-LLLL-BBBBB.0000-DDDYYYY`
-// (kms-protocol.md §7): platform id, CSVLK group id, 9-digit key id, channel "03", LCID, host
+// (docs/protocol.md): platform id, CSVLK group id, 9-digit key id, channel "03", LCID, host
 // build, and the CSVLK's activation date as day-of-year + year. The probe reads it to say which
 // host OS and key group answered; the simulator generates one per CSVLK like vlmcsd does.
 //
@@ -29,7 +29,7 @@
 
 namespace kmslab::protocol {
 
-// An ePID is at most 64 UTF-16 code units in a KMS response (kms-protocol.md §3).
+// An ePID is at most 64 UTF-16 code units in a KMS response (docs/protocol.md).
 inline constexpr std::size_t kMaxEpidLength = 64;
 inline constexpr std::uint32_t kEpidChannel = 3;  // the constant "03" (volume license channel)
 

@@ -1,17 +1,17 @@
 // The HRESULT table: what each activation error code means and what an operator checks next.
 //
 // Windows reports a failed KMS activation as an HRESULT (0xC004F074, 0x8007232B ...), a KMS host
-// returns one in-band (kms-protocol.md §6, §9), and vlmcs-style clients report Win32 RPC status
+// returns one in-band (docs/protocol.md), and vlmcs-style clients report Win32 RPC status
 // codes (1722, 1728 ...). `kmslab explain`, the probe's reports and the diagnosis all use this
 // one table to turn a code into its symbolic name, its meaning, the runbook cause it belongs to
-// (DESIGN.md "The runbook, mapped"), the kmslab finding codes that detect it (DESIGN.md
+// (docs/probe.md "Findings", runbook column), the kmslab finding codes that detect it (docs/probe.md
 // "Findings") and concrete next checks.
 //
 // Promises:
 // - The table is compiled in, immutable and sorted by code; lookups are thread-safe and pointers
 //   stay valid for the program's life.
 // - Every entry says where its meaning comes from (`provenance`) and whether that source is
-//   kms-protocol.md §9 or Microsoft's activation error list (`verified`); entries whose meaning
+//   docs/protocol.md or Microsoft's activation error list (`verified`); entries whose meaning
 //   rests on other sources (vlmcsd's source, winerror.h only) have verified == false.
 // - parse_error_code() never throws: it accepts "0xC004F074", "C004F074", "3221549172",
 //   "-1073418124" and Win32 codes ("1722" -> HRESULT_FROM_WIN32 = 0x800706BA), and returns a
@@ -28,7 +28,7 @@
 
 namespace kmslab::protocol {
 
-// The runbook rows of DESIGN.md, in its order.
+// The runbook rows, in the order docs/probe.md lists them.
 enum class RunbookCause {
   dns_srv,         // 1a: _vlmcs._tcp SRV lookup fails
   tcp_blocked,     // 1b: TCP 1688 blocked, refused or silent
@@ -47,7 +47,7 @@ struct HresultEntry {
   std::string_view meaning;     // what the code says, in our words
   std::string_view how;         // how it arises in KMS activation and what kmslab simulates
   std::span<const RunbookCause> causes;
-  std::span<const std::string_view> findings;     // DESIGN.md finding codes; may be empty
+  std::span<const std::string_view> findings;     // finding codes (docs/probe.md); may be empty
   std::span<const std::string_view> next_checks;  // commands, in the order to run them
   bool verified = false;
   std::string_view provenance;

@@ -1,4 +1,4 @@
-// The cryptographic primitives of KMS v4/v5/v6 (shared/kms-protocol.md §4, §5), bytes in, bytes out.
+// The cryptographic primitives of KMS v4/v5/v6 (docs/protocol.md), bytes in, bytes out.
 //
 // v4: CBC-MAC with Rijndael-160 (`v4_mac`). v5: AES-128-CBC, standard schedule (OpenSSL EVP).
 // v6: AES-128-CBC with the tweaked key schedule (BlockCipher), and an HMAC-SHA256 whose key

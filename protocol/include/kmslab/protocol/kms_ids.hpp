@@ -2,7 +2,7 @@
 //
 // A KMS request names three GUIDs: the application (Windows / Office 2010 / Office 2013+), the
 // SKU (the exact edition) and the KMS count ID (the group a host counts and authorizes against;
-// kms-protocol.md §2, §8). The simulator needs them to decide what a host serves, the probe to
+// docs/protocol.md, "The KMS request"). The simulator needs them to decide what a host serves, the probe to
 // build requests for a product a user names, and reports to turn GUIDs back into names.
 //
 // Promises:
@@ -16,7 +16,7 @@
 // - Indexes between tables (Sku::kms_count_id, ::app, KmsCountId::csvlk ...) are always in range
 //   or kNoIndex; tests check it.
 // Not covered: Windows 11 has no rows of its own (its editions reuse the Windows 10 SKU IDs,
-// kms-protocol.md §8), and no KMS count ID newer than the vlmcsd data was confirmed.
+// which activate against the same KMS count IDs), and no KMS count ID newer than the vlmcsd data was confirmed.
 #pragma once
 
 #include "kmslab/protocol/guid.hpp"

@@ -1,4 +1,4 @@
-// KMS activation messages v4, v5 and v6 (shared/kms-protocol.md §2-§5): the decoded request and
+// KMS activation messages v4, v5 and v6 (docs/protocol.md): the decoded request and
 // response, and both sides of one exchange as pure functions.
 //
 //   client: build_request(KmsRequest, rng)            -> ClientRequest (wire payload + what

@@ -1,6 +1,6 @@
 // The simulator's wall clock: the one source of "now" for the KMS host and the SNTP responder.
 //
-// DESIGN.md: time is injectable. Servers take a `Clock&` and never call system_clock directly, so
+// Time is injectable (docs/architecture.md). Servers take a `Clock&` and never call system_clock directly, so
 // a scenario reproduces clock skew (runbook cause 3, 0xC004F06C) by setting a skew instead of
 // changing the machine's clock or waiting, and tests pin time exactly with ManualClock.
 //

@@ -1,6 +1,6 @@
 // A fault as data: what it targets, what it matches, what it does, how often and for how long.
 //
-// DESIGN.md "Faults are data": a FaultSpec is a plain value that a scenario (YAML), the simulator
+// docs/faults.md: a FaultSpec is a plain value that a scenario (YAML), the simulator
 // config (`faults:`) and the control API (JSON) all describe with one schema:
 //
 //   {"name": "slow-srv", "target": "dns", "match": {"name": "_vlmcs._tcp.*", "type": "SRV"},

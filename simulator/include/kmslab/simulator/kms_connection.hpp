@@ -4,7 +4,7 @@
 // complete PDU to on_pdu(); whatever comes back is written in order, and `close` ends the
 // connection. Keeping the protocol here means every host behaviour is testable without sockets.
 //
-// Behaviour, as a Windows host / vlmcsd behaves (kms-protocol.md §1, §6):
+// Behaviour, as a Windows host / vlmcsd behaves (docs/protocol.md):
 // - bind / alter_context: presentation contexts decided by rpc::decide_bind; bind_ack carries the
 //   listening port as secondary address; alter_context_resp none. Several binds per connection.
 // - request: fragments reassembled (bounded); a context never accepted -> fault nca_unk_if;

@@ -1,7 +1,7 @@
 // What the simulated KMS host answers to one decoded activation request: the decisions a real
 // host makes, as a pure function of the request, the host's configuration and its clock.
 //
-// Order of checks (kms-protocol.md §6, Microsoft's documented host behaviour):
+// Order of checks (docs/protocol.md, Microsoft's documented host behaviour):
 //   1. protocol version not served by this host, or N-policy > 1000   -> 0x8007000D
 //   2. |client time - host time| > time tolerance (default 4 h)       -> 0xC004F06C
 //   3. KMS count ID not covered by the host's key (or its application

@@ -370,26 +370,11 @@ asio::awaitable<AuditObservations> run_audit(AuditConfig config) { return run_au
 p::Result<AuditObservations> run_audit_blocking(AuditConfig config, const std::atomic<bool>* stop) {
   if (auto checked = check_config(config); !checked) return checked.error();
   if (stop == nullptr) return net::run_to_completion(run_audit(std::move(config)));
-  asio::io_context io;
   const Auditor* live = nullptr;
-  std::optional<AuditObservations> out;
-  std::exception_ptr failure;
-  bool done = false;
-  asio::co_spawn(io, run_audit_shown(std::move(config), &live), [&](std::exception_ptr e, AuditObservations value) {
-    done = true;
-    failure = e;
-    if (!e) out.emplace(std::move(value));
+  return net::run_until_stopped(run_audit_shown(std::move(config), &live), *stop, [&] {
+    // Nothing to report until the auditor exists: keep running until it does.
+    return live != nullptr ? std::optional<AuditObservations>(live->interrupted_observations()) : std::nullopt;
   });
-  // The flag is polled between slices of the loop, on this thread, so the auditor is never read
-  // while it runs. On a stop, the checks in flight are not wound down (their failures would be
-  // the stop's, not the site's): the io_context's destructor drops them with the auditor.
-  constexpr std::chrono::milliseconds kStopPoll{20};
-  while (!done) {
-    if (stop->load() && live != nullptr) return live->interrupted_observations();
-    io.run_for(kStopPoll);
-  }
-  if (failure) std::rethrow_exception(failure);
-  return std::move(*out);
 }
 
 }  // namespace kmslab::audit

@@ -522,26 +522,9 @@ p::Result<ProbeRun> run_probe_blocking(ProbeConfig config, const std::atomic<boo
   if (auto checked = check_config(config); !checked) return checked.error();
   if (stop == nullptr) return net::run_to_completion(run_probe(std::move(config)));
   const auto product = checked_product(config);
-  asio::io_context io;
   const Probe* live = nullptr;
-  std::optional<ProbeRun> out;
-  std::exception_ptr failure;
-  bool done = false;
-  asio::co_spawn(io, run_probe_shown(std::move(config), &live), [&](std::exception_ptr e, ProbeRun value) {
-    done = true;
-    failure = e;
-    if (!e) out.emplace(std::move(value));
-  });
-  // The flag is polled between slices of the loop, on this thread, so the probe is never read
-  // while it runs. On a stop, the steps in flight are not wound down (their failures would be the
-  // stop's, not the site's): the io_context's destructor drops them with the probe.
-  constexpr std::chrono::milliseconds kStopPoll{20};
-  while (!done) {
-    if (stop->load()) return interrupted_run(product, live);
-    io.run_for(kStopPoll);
-  }
-  if (failure) std::rethrow_exception(failure);
-  return std::move(*out);
+  return net::run_until_stopped(run_probe_shown(std::move(config), &live), *stop,
+                                [&] { return std::optional<ProbeRun>(interrupted_run(product, live)); });
 }
 
 }  // namespace kmslab::client

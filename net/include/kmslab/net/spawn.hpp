@@ -9,6 +9,8 @@
 
 #include "kmslab/net/asio.hpp"
 
+#include <atomic>
+#include <chrono>
 #include <exception>
 #include <optional>
 #include <functional>
@@ -37,6 +39,34 @@ T run_to_completion(asio::awaitable<T> task) {
     if (!e) out.emplace(std::move(value));
   });
   io.run();
+  if (failure) std::rethrow_exception(failure);
+  return std::move(*out);
+}
+
+// run_to_completion for a task a signal may cut short (the CLI's interruptible batch commands).
+// Between slices of the loop, on this thread (so state the task shares is never read while it
+// runs), `stop` is checked; once it is set, `on_stop()` is asked for the partial result, and the
+// first value it gives is returned while the task's frame is still alive (it may read what the
+// task built so far). The task is then dropped with the io_context, not wound down: whatever fails
+// while it is cut is the stop's doing, not something to report. on_stop returns std::optional<T>
+// (nullopt: no partial result can be drawn yet, keep running).
+template <typename T, typename OnStop>
+T run_until_stopped(asio::awaitable<T> task, const std::atomic<bool>& stop, OnStop on_stop) {
+  constexpr std::chrono::milliseconds kStopPoll{20};
+  asio::io_context io;
+  std::optional<T> out;
+  std::exception_ptr failure;
+  bool done = false;
+  asio::co_spawn(io, std::move(task), [&](std::exception_ptr e, T value) {
+    done = true;
+    failure = e;
+    if (!e) out.emplace(std::move(value));
+  });
+  while (!done) {
+    if (stop.load())
+      if (std::optional<T> partial = on_stop()) return std::move(*partial);
+    io.run_for(kStopPoll);
+  }
   if (failure) std::rethrow_exception(failure);
   return std::move(*out);
 }

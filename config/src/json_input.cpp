@@ -63,6 +63,18 @@ ConfigResult<nlohmann::json> parse_json_input(std::string_view text, const std::
   } catch (const nlohmann::json::parse_error& e) {
     // e.byte counts the characters read, the offending one included.
     return json_error_at(text, e.byte > 0 ? e.byte - 1 : 0, name, fmt::format("not valid JSON: {}", parse_error_detail(e)));
+  } catch (const nlohmann::json::out_of_range& e) {
+    // A number no double holds (1e999, four hundred nines): the parser names the token but not
+    // where it is, so it is located at its first occurrence and quoted at most 40 characters long.
+    const std::string what = e.what();
+    const auto open = what.find('\'');
+    const auto close = open == std::string::npos ? std::string::npos : what.find('\'', open + 1);
+    const std::string token = close == std::string::npos ? std::string() : what.substr(open + 1, close - open - 1);
+    const auto at = token.empty() ? std::string_view::npos : text.find(token);
+    const std::string shown = token.size() > 40 ? token.substr(0, 40) + "..." : token;
+    return json_error_at(text, at == std::string_view::npos ? 0 : at, name,
+                         fmt::format("not valid JSON: number {} is out of range; expected a number a double holds",
+                                     protocol::escape_text(shown)));
   }
 }
 

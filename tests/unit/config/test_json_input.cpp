@@ -40,6 +40,18 @@ TEST(JsonInput, IllFormedUtf8IsALocatedError) {
   EXPECT_EQ(r.error().message.find('\xff'), std::string::npos);
 }
 
+// A number out of a double's range is a located input error, not an exception escaping the door
+// (it gave the control API a 500 and merge/audit an "internal error").
+TEST(JsonInput, NumberOutOfRangeIsALocatedError) {
+  auto r = parse_json_input("{\"ok\": 1,\n \"elapsed_s\": 1e999}", "r.json");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().format().rfind("r.json:2:15: not valid JSON: number 1e999 is out of range", 0), 0u)
+      << r.error().format();
+  auto long_one = parse_json_input(std::string(400, '9'), "n.json");
+  ASSERT_FALSE(long_one);
+  EXPECT_LT(long_one.error().message.size(), 200u) << long_one.error().message;
+}
+
 TEST(JsonInput, NestingPastTheCapIsRefusedBeforeParsing) {
   const std::string ok = std::string(kMaxJsonDepth, '[') + std::string(kMaxJsonDepth, ']');
   EXPECT_TRUE(parse_json_input(ok, "ok.json"));

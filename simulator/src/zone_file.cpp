@@ -344,6 +344,10 @@ config::ConfigResult<ZoneFile> parse_zone_file(std::string_view text, const std:
                       fmt::format("{} data '{}': {}", type, data,
                                   rdata.error().detail.empty() ? rdata.error().message() : rdata.error().detail));
     }
+    // A TXT record holds one or more character-strings (RFC 1035 3.3.14); "\# 0" parses to none,
+    // and an answer carrying it is malformed to every resolver (dig says so), so it is not served.
+    if (const auto* txt = std::get_if<dns::TxtData>(&*rdata); txt != nullptr && txt->strings.empty())
+      return fail_at(t[k], "TXT data holds no character-string (expected at least one, \"\" for an empty one)");
     if (const auto size = zone_rdata_size(*rdata); size > kMaxZoneRdataOctets)
       return fail_at(t[k], fmt::format("{} rdata of {} octets: at most {}, so that an answer carrying it fits "
                                        "one DNS message", type, size, kMaxZoneRdataOctets));

@@ -202,6 +202,7 @@ TEST(ZoneFile, MalformedGenericRdataAndEdgeCasesAreLocatedErrors) {
       {"$ORIGIN corp.example.\n_vlmcs._tcp SRV \\# 3 000001\n", 2, 17, "SRV data"},
       {"$ORIGIN corp.example.\nkms1 A \\# 3 7f0000\n", 2, 8, "A data"},
       {"$ORIGIN corp.example.\nwww CNAME \\# 2 0100\n", 2, 11, "CNAME data"},
+      {"$ORIGIN corp.example.\nkms TXT \\# 0\n", 2, 9, "no character-string"},
       {"$ORIGIN corp.example.\nkms1 A \\# 4 7f0000zz\n", 2, 13, "A data"},
       {"$ORIGIN corp.example.\nkms1 \"\" A 127.0.0.1\n", 2, 6, "not a record type"},
       {"$ORIGIN corp.example.\n\"\" A 127.0.0.1\n", 2, 1, "owner"},
